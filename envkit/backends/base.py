@@ -1,0 +1,119 @@
+"""The physics-backend interface: what a simulator must do for `SceneEnv`.
+
+Everything random (object shapes, sizes, poses, colours, goals) is drawn by the
+environment from its own seeded generator and handed to the backend as plain
+values, so a backend is deterministic plumbing and the same seed gives the same
+scene on any backend. Nothing outside `envkit.backends` imports a simulator.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envkit.spec import SceneSpec
+
+
+@dataclass
+class ObjectInstance:
+    """One object as drawn at reset: the backend builds exactly this."""
+
+    name: str
+    shape: str  # cube | cylinder | sphere
+    half_extents: np.ndarray  # (3,) half sizes; (r, r, h) for cylinders, (r, r, r) for spheres
+    mass: float
+    color: np.ndarray  # (4,) RGBA
+    position: np.ndarray  # (3,)
+    orientation: np.ndarray  # (4,) quaternion x, y, z, w
+
+
+@dataclass
+class WorldState:
+    """A snapshot read once per step; observation and reward terms read only this.
+
+    Removed objects keep their last pose here but have `object_active[i] == False`.
+    """
+
+    ee_position: np.ndarray  # (3,)
+    ee_orientation: np.ndarray  # (4,) quaternion x, y, z, w
+    ee_velocity: np.ndarray  # (3,)
+    ee_angular_velocity: np.ndarray  # (3,)
+    fingers_width: float
+    object_position: np.ndarray  # (n, 3)
+    object_orientation: np.ndarray  # (n, 4)
+    object_velocity: np.ndarray  # (n, 3)
+    object_angular_velocity: np.ndarray  # (n, 3)
+    object_active: np.ndarray  # (n,) bool
+    joint_positions: np.ndarray | None = None  # (7,) only when cheap (joints control)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class World(ABC):
+    """A built scene in a simulator. Created once per env; `reset` reuses the static bodies."""
+
+    def __init__(self, spec: SceneSpec) -> None:
+        self.spec = spec
+
+    @property
+    @abstractmethod
+    def dt(self) -> float:
+        """Seconds of simulated time per env step."""
+
+    @abstractmethod
+    def reset(self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]) -> None:
+        """Put the robot in its neutral pose and build this episode's objects, goal and colours."""
+
+    @abstractmethod
+    def apply_action(self, action: np.ndarray, state: WorldState) -> None:
+        """Send motor targets for one env step; `state` is the latest snapshot (saves a read)."""
+
+    @abstractmethod
+    def step(self) -> None:
+        """Advance the physics by one env step (all substeps)."""
+
+    @abstractmethod
+    def read_state(self) -> WorldState:
+        """Read the robot and object state after a step or a reset."""
+
+    @abstractmethod
+    def object_contacts(self, index: int) -> set[str]:
+        """Names of the bodies object `index` touches now (e.g. a bin name, 'floor', a table name)."""
+
+    @abstractmethod
+    def touching(self, a: str, b: str) -> bool:
+        """Whether any body of group/name `a` touches any of `b` ('objects' and 'robot' are groups)."""
+
+    @abstractmethod
+    def remove_object(self, index: int) -> None:
+        """Take an object out of the world for the rest of the episode."""
+
+    @abstractmethod
+    def set_object_pose(
+        self, index: int, position: np.ndarray, orientation: np.ndarray | None = None, zero_velocity: bool = True
+    ) -> None:
+        """Teleport an object (tests, scripted resets)."""
+
+    @abstractmethod
+    def set_color(self, body: str, rgba: np.ndarray) -> None:
+        """Recolour a named body (domain randomisation)."""
+
+    @abstractmethod
+    def render(
+        self, width: int, height: int, target: np.ndarray, distance: float, yaw: float, pitch: float, fov: float
+    ) -> np.ndarray:
+        """An RGB uint8 image (height, width, 3) from an orbiting camera, headless."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the simulator."""
+
+
+def make_world(spec: SceneSpec, render_mode: str | None = None) -> World:
+    """The backend named by the scene (only pybullet today; CoppeliaSim/PyRep will slot in here)."""
+    if spec.backend == "pybullet":
+        from envkit.backends.bullet import BulletWorld
+
+        return BulletWorld(spec, render_mode=render_mode)
+    raise ValueError(f"unknown backend '{spec.backend}'")

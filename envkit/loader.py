@@ -1,0 +1,212 @@
+"""Scene YAML -> validated `SceneSpec`, with errors that name the file, line and field.
+
+Why a custom loader: pydantic reports a field path (`objects.size.scale.0`) but a user
+edits a file, so we keep the YAML node positions and translate each path back to a
+line. Overrides (`objects.count=3`) are applied to the raw data before validation
+so they are checked exactly like the file's own values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from envkit.errors import SpecError
+from envkit.spec import SceneSpec, check_scene
+
+Loc = tuple[str | int, ...]
+
+
+def _positions(node: yaml.Node, path: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
+    """Map every key path in a composed YAML tree to its 1-based line."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _positions(value_node, path + (key,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[path + (i,)] = item.start_mark.line + 1
+            _positions(item, path + (i,), out)
+    return out
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    """Parse a YAML file; syntax errors name the file, line and column."""
+    if not path.exists():
+        raise SpecError(
+            f"{path}: no such file. Check the path, or run `envkit list` for the bundled scenes "
+            "(use them as envkit/<name>-v0 or by name)."
+        )
+    if path.is_dir():
+        raise SpecError(f"{path}: is a directory, expected a scene YAML file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{problem} ({context})" if context else problem
+        raise SpecError(
+            f"{path}, {where}: YAML syntax error: {detail}. Check indentation, colons and brackets there."
+        ) from None
+    return data, (_positions(node) if node is not None else {})
+
+
+def parse_override_value(text: str) -> Any:
+    """Command-line override values are YAML scalars/lists: `3`, `0.5`, `[1, 2]`, `true`, `cube`."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Set dotted keys (`objects.count`, `bins.0.position`) in a copy of the raw scene data."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        keys = dotted.replace("__", ".").split(".")
+        node: Any = data
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise SpecError(
+                        f"override '{dotted}': '{'.'.join(keys[:depth])}' is a list of {len(node)} item(s); "
+                        f"'{key}' is not a valid index (0..{len(node) - 1})"
+                    )
+                if last:
+                    node[int(key)] = value
+                else:
+                    node = node[int(key)]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    if node.get(key) is None:
+                        node[key] = {}
+                    node = node[key]
+            else:
+                raise SpecError(
+                    f"override '{dotted}': '{'.'.join(keys[:depth])}' in {source} is a value, not a section; "
+                    "it has no key '" + key + "'"
+                )
+    return data
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's internal union/function tags from an error location."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+        elif isinstance(part, str) and not any(ch in part for ch in "[](") and part not in ("str", "dict", "list"):
+            out.append(part)
+    return tuple(out)
+
+
+def format_loc(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _describe(err: dict[str, Any]) -> tuple[Loc, str]:
+    loc = _clean_loc(err["loc"])
+    kind = err["type"]
+    msg = err["msg"]
+    value = err.get("input")
+    if kind == "value_error" and msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+        if msg.startswith("unknown key '"):
+            key = msg.split("'")[1]
+            loc = loc + (key,)
+    elif kind == "missing":
+        msg = "required field is missing; add it"
+    elif kind in ("literal_error", "enum"):
+        msg = f"{msg[0].lower()}{msg[1:]} (got {value!r})"
+    elif kind.startswith(("greater", "less")):
+        msg = f"{msg[0].lower()}{msg[1:]} (got {value!r})"
+    elif kind in ("too_short", "too_long"):
+        msg = f"{msg[0].lower()}{msg[1:]}"
+    elif value is not None and not isinstance(value, dict | list):
+        msg = f"{msg[0].lower()}{msg[1:]} (got {value!r})"
+    else:
+        msg = f"{msg[0].lower()}{msg[1:]}"
+    return loc, msg
+
+
+def _raise(source: str, problems: list[tuple[Loc, str]], lines: dict[Loc, int]) -> None:
+    paragraphs = []
+    for loc, msg in problems:
+        line = _line_of(loc, lines)
+        where = f"{source}, line {line}" if line else source
+        paragraphs.append(f"{where}: {format_loc(loc)}: {msg}")
+    n = len(paragraphs)
+    head = f"{source}: {n} problem{'s' if n != 1 else ''} in the scene spec:\n" if n > 1 else ""
+    raise SpecError(head + "\n".join(paragraphs))
+
+
+def validate_data(data: Any, source: str, lines: dict[Loc, int] | None = None) -> SceneSpec:
+    """Validate raw scene data; raises one SpecError listing every problem found."""
+    lines = lines or {}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: a scene file must be a YAML mapping (key: value lines), got {type(data).__name__}")
+    try:
+        spec = SceneSpec.model_validate(data)
+    except ValidationError as exc:
+        _raise(source, [_describe(e) for e in exc.errors()], lines)
+        raise AssertionError("unreachable") from None
+    from envkit.observations import check_observation
+    from rewards.registry import check_reward_spec
+
+    problems = check_scene(spec) + check_observation(spec) + check_reward_spec(spec)
+    if problems:
+        _raise(source, problems, lines)
+    return spec
+
+
+def load_scene(scene: str | Path | SceneSpec | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SceneSpec:
+    """Load a scene from a bundled id/name, a YAML path, a dict or a spec, then apply overrides."""
+    from envkit.registry import resolve_scene_path
+
+    overrides = dict(overrides or {})
+    if isinstance(scene, SceneSpec):
+        if not overrides:
+            return scene
+        data, lines, source = scene.model_dump(mode="json"), {}, f"scene '{scene.name}'"
+    elif isinstance(scene, Mapping):
+        data, lines, source = dict(scene), {}, "scene dict"
+    else:
+        path = resolve_scene_path(scene)
+        data, lines = read_yaml(path)
+        source = str(path)
+        if isinstance(data, dict) and "name" not in data:
+            data["name"] = path.stem
+    if overrides:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise SpecError(f"{source}: a scene file must be a YAML mapping, got {type(data).__name__}")
+        data = apply_overrides(data, overrides, source)
+    return validate_data(data, source, lines)

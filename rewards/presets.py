@@ -1,0 +1,56 @@
+"""Named reward designs a scene (`reward: sort_v1`) or a sweep (`reward=sort_v2`) can select.
+
+Each preset is a list of `{term, weight, params}` exactly as a scene would write it.
+`sort_v1` and `sort_v2` reproduce Task B's published tables; note that both pay a
+wrong sort (any-bin bonus with no wrong-bin penalty), which `envkit lint` flags.
+`sort_fixed` is the corrected design.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRESETS: dict[str, list[dict[str, Any]]] = {
+    # Task B, design v1: -1 per step, -10 floor, +25 any bin, +100 correct bin
+    "sort_v1": [
+        {"term": "time_penalty", "weight": -1.0},
+        {"term": "object_on_floor", "weight": -10.0},
+        {"term": "object_in_bin", "weight": 25.0},
+        {"term": "object_in_correct_bin", "weight": 100.0},
+    ],
+    # Task B, design v2 (amplified): -1 per step, -50 floor, +200 any bin, +500 correct bin
+    "sort_v2": [
+        {"term": "time_penalty", "weight": -1.0},
+        {"term": "object_on_floor", "weight": -50.0},
+        {"term": "object_in_bin", "weight": 200.0},
+        {"term": "object_in_correct_bin", "weight": 500.0},
+    ],
+    # v2 without paying for wrong sorts, plus a dense reach-the-object shaping term
+    "sort_fixed": [
+        {"term": "time_penalty", "weight": -0.1},
+        {"term": "object_on_floor", "weight": -50.0},
+        {"term": "object_in_correct_bin", "weight": 500.0},
+        {"term": "object_in_wrong_bin", "weight": -100.0},
+        {"term": "ee_object_distance", "weight": -1.0},
+    ],
+    # panda-gym's dense reward: minus the distance to the goal
+    "reach_dense": [{"term": "goal_distance", "weight": -1.0}],
+    "push_dense": [{"term": "goal_distance", "weight": -1.0}],
+    # Task A: normalised distance progress + success bonus (1.0 as in the published code)
+    "peg_progress": [
+        {"term": "distance_progress", "weight": 1.0},
+        {"term": "success_bonus", "weight": 1.0},
+    ],
+}
+
+
+def get_preset(name: str) -> list[dict[str, Any]]:
+    """The term list of a preset (a copy), or a clear error listing the presets."""
+    if name not in PRESETS:
+        from envkit.errors import SpecError
+        from envkit.spec import suggest
+
+        raise SpecError(
+            f"unknown reward preset '{name}'{suggest(name, sorted(PRESETS))} Presets: {', '.join(sorted(PRESETS))}"
+        )
+    return [dict(t, params=dict(t.get("params", {}))) for t in PRESETS[name]]

@@ -1,0 +1,242 @@
+"""Reward terms registered by name, resolved and checked when an environment is built.
+
+A term is a function `term(ctx: StepContext, **params) -> float`, or a class
+deriving from `RewardTerm` whose constructor takes the params and whose instances
+are called with the context each step (for terms that need episode memory). Terms
+return magnitudes or counts; the weight in the scene carries the sign, as in
+Isaac Lab, so `time_penalty` with weight -1 costs 1 per step.
+
+User terms are referenced as `"package.module:function"`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from envkit.context import StepContext
+
+TermFn = Callable[..., float]
+
+#: name -> term function or RewardTerm subclass
+REGISTRY: dict[str, Any] = {}
+
+
+class RewardTerm:
+    """Base for stateful terms: `reset(ctx)` at every episode start, `__call__(ctx)` every step."""
+
+    #: whether the term is potential-based shaping (the lint needs to know)
+    potential_based: bool = False
+
+    def reset(self, ctx: StepContext) -> None:
+        """Called after every env reset with the initial context (step 0)."""
+
+    def __call__(self, ctx: StepContext) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def register(name: str | None = None, *, requires: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    """Register a term under `name` (default: the function's name).
+
+    `requires` lists scene features the term needs ('goal', 'bins', 'objects',
+    'collisions'); `envkit lint` reports terms that cannot fire in a scene.
+    """
+
+    def deco(obj: Any) -> Any:
+        key = name or obj.__name__
+        if key in REGISTRY and REGISTRY[key] is not obj:
+            raise ValueError(f"reward term '{key}' is already registered")
+        obj.requires = tuple(requires)
+        REGISTRY[key] = obj
+        return obj
+
+    return deco
+
+
+def _ensure_builtins() -> None:
+    import rewards.terms  # noqa: F401  (registers the built-in terms)
+
+
+def resolve(term: str) -> Any:
+    """A registered name or a `module:attribute` reference -> the term function/class."""
+    _ensure_builtins()
+    if term in REGISTRY:
+        return REGISTRY[term]
+    if ":" in term:
+        module_name, _, attr = term.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise LookupError(
+                f"cannot import module '{module_name}' for reward term '{term}' ({exc}). "
+                "Check the module is importable (installed, or on PYTHONPATH)."
+            ) from None
+        obj = getattr(module, attr, None)
+        if obj is None or not callable(obj):
+            raise LookupError(f"module '{module_name}' has no callable '{attr}' for reward term '{term}'")
+        return obj
+    from envkit.spec import suggest
+
+    known = sorted(REGISTRY)
+    raise LookupError(
+        f"unknown reward term '{term}'{suggest(term, known)} Known terms: {', '.join(known)}; "
+        "or reference your own as 'module:function'."
+    )
+
+
+def _signature_params(obj: Any) -> tuple[inspect.Signature, list[inspect.Parameter]]:
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    sig = inspect.signature(target)
+    params = list(sig.parameters.values())
+    # functions: first positional parameter is the context; classes: `self`
+    params = params[1:]
+    return sig, [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def check_params(term: str, obj: Any, params: dict[str, Any]) -> list[str]:
+    """Compare given params with the term's signature; one message per problem."""
+    sig, accepted = _signature_params(obj)
+    names = [p.name for p in accepted]
+    has_var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    problems = []
+    described = ", ".join(
+        f"{p.name}" + ("" if p.default is inspect.Parameter.empty else f" (default {p.default!r})") for p in accepted
+    ) or "no parameters"
+    from envkit.spec import suggest
+
+    for key in params:
+        if key not in names and not has_var_kw:
+            problems.append(
+                f"reward term '{term}': unknown parameter '{key}'{suggest(key, names)} It accepts: {described}"
+            )
+    for p in accepted:
+        if p.default is inspect.Parameter.empty and p.name not in params:
+            problems.append(f"reward term '{term}': missing required parameter '{p.name}'. It accepts: {described}")
+    return problems
+
+
+@dataclass
+class BoundTerm:
+    """A resolved term with its weight and parameters."""
+
+    label: str
+    term: str
+    weight: float
+    fn: Callable[[StepContext], float]
+    stateful: bool
+    requires: tuple[str, ...]
+
+    def reset(self, ctx: StepContext) -> None:
+        if self.stateful:
+            self.fn.reset(ctx)  # type: ignore[attr-defined]
+
+
+class RewardFunction:
+    """The weighted sum of a scene's reward terms, returning each term's contribution."""
+
+    def __init__(self, terms: list[BoundTerm]) -> None:
+        self.terms = terms
+        self.labels = [t.label for t in terms]
+
+    def reset(self, ctx: StepContext) -> None:
+        for t in self.terms:
+            t.reset(ctx)
+
+    def __call__(self, ctx: StepContext) -> tuple[float, dict[str, float]]:
+        contributions: dict[str, float] = {}
+        total = 0.0
+        for t in self.terms:
+            value = t.weight * float(t.fn(ctx))
+            contributions[t.label] = value
+            total += value
+        return total, contributions
+
+
+def expand_terms(reward: Any) -> list[Any]:
+    """The RewardTermSpecs of a RewardSpec: the preset's terms, then the listed ones."""
+    from envkit.spec import RewardTermSpec
+    from rewards.presets import get_preset
+
+    terms: list[RewardTermSpec] = []
+    if reward.preset is not None:
+        terms += [RewardTermSpec.model_validate(t) for t in get_preset(reward.preset)]
+    terms += list(reward.terms)
+    return terms
+
+
+def bind(term_spec: Any) -> BoundTerm:
+    """Resolve one RewardTermSpec; raises LookupError/ValueError with a clear message."""
+    obj = resolve(term_spec.term)
+    problems = check_params(term_spec.term, obj, term_spec.params)
+    if problems:
+        raise ValueError(problems[0])
+    if inspect.isclass(obj):
+        fn = obj(**term_spec.params)
+        stateful = True
+    else:
+        params = dict(term_spec.params)
+
+        def fn(ctx: StepContext, _f: Any = obj, _p: dict[str, Any] = params) -> float:
+            return _f(ctx, **_p)
+
+        stateful = False
+    return BoundTerm(
+        label=term_spec.label,
+        term=term_spec.term,
+        weight=float(term_spec.weight),
+        fn=fn,
+        stateful=stateful,
+        requires=tuple(getattr(obj, "requires", ())),
+    )
+
+
+def build_reward(reward: Any) -> RewardFunction:
+    """Build the reward function of a validated RewardSpec (checked by `check_reward_spec`)."""
+    return RewardFunction([bind(t) for t in expand_terms(reward)])
+
+
+def check_reward_spec(spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems in a scene's reward section, as (field path, message) pairs."""
+    from rewards.presets import PRESETS
+
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    reward = spec.reward
+    if reward.preset is not None and reward.preset not in PRESETS:
+        from envkit.spec import suggest
+
+        problems.append(
+            (
+                ("reward", "preset"),
+                f"unknown reward preset '{reward.preset}'{suggest(reward.preset, sorted(PRESETS))} "
+                f"Presets: {', '.join(sorted(PRESETS))}",
+            )
+        )
+        return problems
+    terms = expand_terms(reward)
+    if not terms:
+        problems.append(
+            (("reward",), "the reward has no terms: give a preset (e.g. reward: sort_v1) or a list of terms")
+        )
+    offset = len(terms) - len(reward.terms)
+    labels: dict[str, int] = {}
+    for i, t in enumerate(terms):
+        loc: tuple[str | int, ...] = ("reward", "terms", i - offset) if i >= offset else ("reward", "preset")
+        try:
+            obj = resolve(t.term)
+        except LookupError as exc:
+            problems.append((loc + ("term",) if i >= offset else loc, str(exc)))
+            continue
+        for msg in check_params(t.term, obj, t.params):
+            problems.append((loc + ("params",) if i >= offset else loc, msg))
+        if t.label in labels:
+            problems.append(
+                (
+                    loc,
+                    f"two reward terms are labelled '{t.label}'; give one a distinct `name:` so their logs differ",
+                )
+            )
+        labels[t.label] = i
+    return problems

@@ -1,0 +1,128 @@
+"""Built-in reward terms. Each returns a magnitude or a count; the scene's weight sets the sign.
+
+| term | returns | typical weight |
+|---|---|---|
+| time_penalty | 1 every step | negative |
+| object_on_floor | objects that touched the floor this step | negative |
+| object_in_bin | objects that reached any bin this step (correct or wrong) | positive |
+| object_in_correct_bin | objects that reached a bin accepting their shape | positive |
+| object_in_wrong_bin | objects that reached a bin not accepting their shape | negative |
+| distance_progress | (previous - current goal distance) / distance at reset | positive |
+| goal_distance | distance from the achieved point to the goal | negative |
+| goal_distance_tanh | 1 - tanh(distance / std), a bounded kernel | positive |
+| success_bonus | 1 on the step success is first reached (or every success step) | positive |
+| collision | 1 when a pair in episode.terminate_on.collisions touches | negative |
+| action_l2 | squared norm of the action | negative |
+| ee_object_distance | distance from the end effector to the nearest remaining object | negative |
+| object_lifted | objects whose bottom is `height` above their table | positive |
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from envkit.context import StepContext
+from rewards.registry import register
+
+
+@register()
+def time_penalty(ctx: StepContext) -> float:
+    """1 per step: with a negative weight, finishing sooner pays."""
+    return 1.0
+
+
+@register(requires=("objects",))
+def object_on_floor(ctx: StepContext) -> float:
+    """Objects that touched the floor this step (each object fires once)."""
+    return float(len(ctx.events.on_floor))
+
+
+@register(requires=("bins", "objects"))
+def object_in_bin(ctx: StepContext) -> float:
+    """Objects that reached any bin this step, right or wrong (Task B's 'reaches a bin')."""
+    return float(len(ctx.events.in_bin))
+
+
+@register(requires=("bins", "objects"))
+def object_in_correct_bin(ctx: StepContext) -> float:
+    """Objects that reached a bin accepting their shape this step."""
+    return float(ctx.events.n_correct)
+
+
+@register(requires=("bins", "objects"))
+def object_in_wrong_bin(ctx: StepContext) -> float:
+    """Objects that reached a bin not accepting their shape this step."""
+    return float(ctx.events.n_wrong)
+
+
+@register(requires=("goal",))
+def distance_progress(ctx: StepContext) -> float:
+    """Task A's dense reward: progress towards the goal normalised by the distance at reset.
+
+    Summed over an episode it telescopes to (d0 - d_T) / d0, so it is bounded by 1
+    whatever the episode length.
+    """
+    d0 = ctx.initial_goal_distance
+    if ctx.goal_distance is None or ctx.prev_goal_distance is None or not d0 or d0 < 1e-9:
+        return 0.0
+    return (ctx.prev_goal_distance - ctx.goal_distance) / d0
+
+
+@register(requires=("goal",))
+def goal_distance(ctx: StepContext) -> float:
+    """Euclidean distance from the achieved point to the goal (panda-gym's dense reward with weight -1)."""
+    return 0.0 if ctx.goal_distance is None else ctx.goal_distance
+
+
+@register(requires=("goal",))
+def goal_distance_tanh(ctx: StepContext, std: float = 0.1) -> float:
+    """1 - tanh(d / std): near 1 at the goal, near 0 far away; `std` sets the reach of the gradient."""
+    if ctx.goal_distance is None:
+        return 0.0
+    if std <= 0:
+        raise ValueError(f"goal_distance_tanh: std must be > 0, got {std}")
+    return 1.0 - math.tanh(ctx.goal_distance / std)
+
+
+@register()
+def success_bonus(ctx: StepContext, once: bool = True) -> float:
+    """1 when success is reached; with once=True only on the first success step of the episode."""
+    return 1.0 if (ctx.first_success if once else ctx.success) else 0.0
+
+
+@register(requires=("collisions",))
+def collision(ctx: StepContext) -> float:
+    """1 when any pair listed in episode.terminate_on.collisions touches."""
+    return 1.0 if ctx.collision else 0.0
+
+
+@register()
+def action_l2(ctx: StepContext) -> float:
+    """Squared action norm: discourages jerky, maximal actions."""
+    if ctx.action is None:
+        return 0.0
+    return float(np.dot(ctx.action, ctx.action))
+
+
+@register(requires=("objects",))
+def ee_object_distance(ctx: StepContext) -> float:
+    """Distance from the end effector to the nearest object still in play (0 when none is left)."""
+    s = ctx.state
+    if not s.object_active.any():
+        return 0.0
+    d = np.linalg.norm(s.object_position[s.object_active] - s.ee_position, axis=1)
+    return float(d.min())
+
+
+@register(requires=("objects",))
+def object_lifted(ctx: StepContext, height: float = 0.04) -> float:
+    """Objects still in play whose bottom is at least `height` above their table top."""
+    s = ctx.state
+    top = ctx.spec.table(ctx.spec.objects.spawn.table).top
+    count = 0
+    for i, obj in enumerate(ctx.objects):
+        if s.object_active[i] and s.object_position[i, 2] - obj.half_extents[2] >= top + height:
+            count += 1
+    return float(count)
