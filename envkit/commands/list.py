@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
 
     table = Table(title="bundled scenes (gymnasium.make(id) after `import envkit`)")
     for col in ("id", "objects", "bins", "goal", "obs", "action", "max steps", "reward"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col == "id")
     descriptions = []
     for name, path in bundled_scenes().items():
         spec = load_scene(path)
