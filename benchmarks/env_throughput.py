@@ -48,7 +48,9 @@ def reset_ms(env: gym.Env, n: int = 200) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -74,16 +76,18 @@ def main() -> None:
         return f"{statistics.median(v):6.0f} ({min(v):.0f}-{max(v):.0f})"
 
     print(f"\nrandom actions, {args.steps} steps x {args.repeats} repeats, one process\n")
-    print("| envkit scene | steps/s median (min-max) | reset ms | panda-gym env | steps/s median (min-max) | reset ms | ratio |")
+    print(
+        "| envkit scene | steps/s median (min-max) | reset ms | panda-gym env | steps/s median (min-max) | reset ms | ratio |"
+    )
     print("|---|---|---|---|---|---|---|")
     for ek, pg in PAIRS:
         ratio = statistics.median(rates[ek]) / statistics.median(rates[pg])
-        print(
-            f"| {ek} | {fmt(ek)} | {resets[ek]:.2f} | {pg} | {fmt(pg)} | {resets[pg]:.2f} | {ratio:.2f}x |"
-        )
+        print(f"| {ek} | {fmt(ek)} | {resets[ek]:.2f} | {pg} | {fmt(pg)} | {resets[pg]:.2f} | {ratio:.2f}x |")
     for i in EXTRA:
         print(f"| {i} | {fmt(i)} | {resets[i]:.2f} | - | - | - | - |")
-    print(f"\nnumpy {np.__version__}, gymnasium {gym.__version__}, panda-gym {panda_gym.__version__ if hasattr(panda_gym, '__version__') else '?'}")
+    print(
+        f"\nnumpy {np.__version__}, gymnasium {gym.__version__}, panda-gym {panda_gym.__version__ if hasattr(panda_gym, '__version__') else '?'}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """envkit: robot-arm RL environments and reward designs from YAML.
 
-    import envkit
-    env = envkit.make("envkit/sort-1-v0")          # a bundled scene
-    env = envkit.make("my_scene.yaml", objects__count=3)
-    env = gymnasium.make("envkit/sort-1-v0")        # after `import envkit`
+import envkit
+env = envkit.make("envkit/sort-1-v0")          # a bundled scene
+env = envkit.make("my_scene.yaml", objects__count=3)
+env = gymnasium.make("envkit/sort-1-v0")        # after `import envkit`
 """
 
 from envkit.errors import ConfigError, EnvkitError, SpecError

@@ -134,7 +134,9 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
             placed.append((x, y, r))
             position = np.array([x, y, table.top + he[2]])
             orientation = np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
-            objects.append(ObjectInstance(self._object_names[i], shape, he, float(mass), color, position, orientation))
+            objects.append(
+                ObjectInstance(self._object_names[i], shape, he, float(mass), color, position, orientation)
+            )
         return objects
 
     def _sample_goal(self, rng: np.random.Generator) -> np.ndarray | None:
@@ -154,7 +156,9 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
 
     # ------------------------------------------------------------------ gymnasium API
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         rng = self.np_random
         self._objects = self._sample_objects(rng)
@@ -210,7 +214,9 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         success = self._is_success(d)
         first_success = success and not self._ever_success
         self._ever_success = self._ever_success or success
-        collision = any(world.touching(a, b) for a, b in self._collision_pairs) if self._collision_pairs else False
+        collision = (
+            any(world.touching(a, b) for a, b in self._collision_pairs) if self._collision_pairs else False
+        )
 
         rules = spec.episode.terminate_on
         terminated = bool(

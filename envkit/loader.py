@@ -110,7 +110,11 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     for part in loc:
         if isinstance(part, int):
             out.append(part)
-        elif isinstance(part, str) and not any(ch in part for ch in "[](") and part not in ("str", "dict", "list"):
+        elif (
+            isinstance(part, str)
+            and not any(ch in part for ch in "[](")
+            and part not in ("str", "dict", "list")
+        ):
             out.append(part)
     return tuple(out)
 
@@ -171,7 +175,9 @@ def validate_data(data: Any, source: str, lines: dict[Loc, int] | None = None) -
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: a scene file must be a YAML mapping (key: value lines), got {type(data).__name__}")
+        raise SpecError(
+            f"{source}: a scene file must be a YAML mapping (key: value lines), got {type(data).__name__}"
+        )
     try:
         spec = SceneSpec.model_validate(data)
     except ValidationError as exc:
@@ -186,7 +192,9 @@ def validate_data(data: Any, source: str, lines: dict[Loc, int] | None = None) -
     return spec
 
 
-def load_scene(scene: str | Path | SceneSpec | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SceneSpec:
+def load_scene(
+    scene: str | Path | SceneSpec | Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> SceneSpec:
     """Load a scene from a bundled id/name, a YAML path, a dict or a spec, then apply overrides."""
     from envkit.registry import resolve_scene_path
 

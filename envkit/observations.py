@@ -32,7 +32,11 @@ class ObsInput:
     __slots__ = ("state", "objects", "goal", "achieved")
 
     def __init__(
-        self, state: WorldState, objects: list[ObjectInstance], goal: np.ndarray | None, achieved: np.ndarray | None
+        self,
+        state: WorldState,
+        objects: list[ObjectInstance],
+        goal: np.ndarray | None,
+        achieved: np.ndarray | None,
     ) -> None:
         self.state = state
         self.objects = objects

@@ -49,9 +49,9 @@ def _check_range(value: Range, what: str = "range") -> Range:
 
 
 def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str:
-    """A ' did you mean ...?' suffix, or '' when nothing is close."""
+    """Ends a sentence: "; did you mean 'x'?" when a candidate is close, else "."."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return f"; did you mean '{close[0]}'?" if close else "."
 
 
 class Strict(BaseModel):
@@ -98,7 +98,8 @@ class RobotSpec(Strict):
     )
     joint_step: float = Field(0.05, gt=0.0, le=1.0, description="radians per unit of action in joints mode")
     gripper: bool = Field(
-        True, description="true: the last action component opens/closes the fingers; false: fingers held closed"
+        True,
+        description="true: the last action component opens/closes the fingers; false: fingers held closed",
     )
     gripper_step: float = Field(0.2, gt=0.0, le=1.0, description="finger-width change (m) per unit of action")
     ee_min_height: float | None = Field(
@@ -526,7 +527,9 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
             if n in ("floor", "robot", "objects", "goal"):
                 problems.append(((where, i, "name"), f"'{n}' is a reserved body name; choose another name"))
             elif n in seen:
-                problems.append(((where, i, "name"), f"name '{n}' is already used by {seen[n]}; names must be unique"))
+                problems.append(
+                    ((where, i, "name"), f"name '{n}' is already used by {seen[n]}; names must be unique")
+                )
             else:
                 seen[n] = f"{where}[{i}]"
 

@@ -14,4 +14,13 @@ from rewards import terms as _terms  # noqa: F401  (registers the built-in terms
 from rewards.presets import PRESETS, get_preset
 from rewards.registry import REGISTRY, RewardFunction, RewardTerm, build_reward, register, resolve
 
-__all__ = ["PRESETS", "REGISTRY", "RewardFunction", "RewardTerm", "build_reward", "get_preset", "register", "resolve"]
+__all__ = [
+    "PRESETS",
+    "REGISTRY",
+    "RewardFunction",
+    "RewardTerm",
+    "build_reward",
+    "get_preset",
+    "register",
+    "resolve",
+]

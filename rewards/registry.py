@@ -102,9 +102,13 @@ def check_params(term: str, obj: Any, params: dict[str, Any]) -> list[str]:
     names = [p.name for p in accepted]
     has_var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     problems = []
-    described = ", ".join(
-        f"{p.name}" + ("" if p.default is inspect.Parameter.empty else f" (default {p.default!r})") for p in accepted
-    ) or "no parameters"
+    described = (
+        ", ".join(
+            f"{p.name}" + ("" if p.default is inspect.Parameter.empty else f" (default {p.default!r})")
+            for p in accepted
+        )
+        or "no parameters"
+    )
     from envkit.spec import suggest
 
     for key in params:
@@ -114,7 +118,9 @@ def check_params(term: str, obj: Any, params: dict[str, Any]) -> list[str]:
             )
     for p in accepted:
         if p.default is inspect.Parameter.empty and p.name not in params:
-            problems.append(f"reward term '{term}': missing required parameter '{p.name}'. It accepts: {described}")
+            problems.append(
+                f"reward term '{term}': missing required parameter '{p.name}'. It accepts: {described}"
+            )
     return problems
 
 

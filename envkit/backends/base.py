@@ -62,7 +62,9 @@ class World(ABC):
         """Seconds of simulated time per env step."""
 
     @abstractmethod
-    def reset(self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]) -> None:
+    def reset(
+        self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]
+    ) -> None:
         """Put the robot in its neutral pose and build this episode's objects, goal and colours."""
 
     @abstractmethod
@@ -91,7 +93,11 @@ class World(ABC):
 
     @abstractmethod
     def set_object_pose(
-        self, index: int, position: np.ndarray, orientation: np.ndarray | None = None, zero_velocity: bool = True
+        self,
+        index: int,
+        position: np.ndarray,
+        orientation: np.ndarray | None = None,
+        zero_velocity: bool = True,
     ) -> None:
         """Teleport an object (tests, scripted resets)."""
 
@@ -101,7 +107,14 @@ class World(ABC):
 
     @abstractmethod
     def render(
-        self, width: int, height: int, target: np.ndarray, distance: float, yaw: float, pitch: float, fov: float
+        self,
+        width: int,
+        height: int,
+        target: np.ndarray,
+        distance: float,
+        yaw: float,
+        pitch: float,
+        fov: float,
     ) -> np.ndarray:
         """An RGB uint8 image (height, width, 3) from an orbiting camera, headless."""
 

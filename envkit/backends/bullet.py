@@ -204,7 +204,9 @@ class BulletWorld(World):
     def dt(self) -> float:
         return self.spec.physics.timestep * self._n_substeps
 
-    def reset(self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]) -> None:
+    def reset(
+        self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]
+    ) -> None:
         cid = self._cid
         if self._shapes_created > SHAPE_BUDGET:
             self._build()
@@ -243,7 +245,9 @@ class BulletWorld(World):
             self._ids[f"object:{i}"] = oid
         self._active = [True] * len(objects)
         if goal is not None and "goal" in self._ids:
-            p.resetBasePositionAndOrientation(self._ids["goal"], goal.tolist(), [0, 0, 0, 1], physicsClientId=cid)
+            p.resetBasePositionAndOrientation(
+                self._ids["goal"], goal.tolist(), [0, 0, 0, 1], physicsClientId=cid
+            )
         for body, rgba in colors.items():
             self.set_color(body, rgba)
         # Motor targets from the previous episode would pull the arm away from neutral.
@@ -366,7 +370,11 @@ class BulletWorld(World):
         self._active[index] = False
 
     def set_object_pose(
-        self, index: int, position: np.ndarray, orientation: np.ndarray | None = None, zero_velocity: bool = True
+        self,
+        index: int,
+        position: np.ndarray,
+        orientation: np.ndarray | None = None,
+        zero_velocity: bool = True,
     ) -> None:
         if not self._active[index]:
             raise ValueError(f"object {index} has been removed this episode")
@@ -381,7 +389,14 @@ class BulletWorld(World):
         p.changeVisualShape(self._ids[body], -1, rgbaColor=list(rgba), physicsClientId=self._cid)
 
     def render(
-        self, width: int, height: int, target: np.ndarray, distance: float, yaw: float, pitch: float, fov: float
+        self,
+        width: int,
+        height: int,
+        target: np.ndarray,
+        distance: float,
+        yaw: float,
+        pitch: float,
+        fov: float,
     ) -> np.ndarray:
         cid = self._cid
         view = p.computeViewMatrixFromYawPitchRoll(

@@ -9,8 +9,11 @@ from envkit.commands._common import add_set_option, console, parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="show a scene's spaces, observation layout and reward terms",
-                       description="Show what an agent sees and is paid for in a scene, without starting the simulator.")
+    p = sub.add_parser(
+        "info",
+        help="show a scene's spaces, observation layout and reward terms",
+        description="Show what an agent sees and is paid for in a scene, without starting the simulator.",
+    )
     p.add_argument("file", metavar="FILE", help="scene YAML, bundled name or id")
     add_set_option(p)
     p.set_defaults(func=run)
@@ -33,28 +36,43 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"observation: Box({n_obs},) float32, mode {spec.observation.mode}")
     act = "dx, dy, dz" if r.control == "ee" else "7 joint deltas"
     step = f"{r.ee_step} m" if r.control == "ee" else f"{r.joint_step} rad"
-    out.print(f"action: Box({n_act},) in [-1, 1]: {act}{' + gripper' if r.gripper else ''} (x {step} per step)")
+    out.print(
+        f"action: Box({n_act},) in [-1, 1]: {act}{' + gripper' if r.gripper else ''} (x {step} per step)"
+    )
     dt = spec.physics.timestep * spec.physics.substeps
-    out.print(f"step: {spec.physics.substeps} substeps x {spec.physics.timestep:.4g} s = {dt:.3g} s; "
-              f"time limit {spec.episode.max_steps} steps (truncation)")
+    out.print(
+        f"step: {spec.physics.substeps} substeps x {spec.physics.timestep:.4g} s = {dt:.3g} s; "
+        f"time limit {spec.episode.max_steps} steps (truncation)"
+    )
     t = spec.episode.terminate_on
-    rules = [name for name, on in (("all objects removed", t.all_objects_removed and spec.objects.n > 0),
-                                   ("success", t.success), ("object off table", t.object_off_table)) if on]
+    rules = [
+        name
+        for name, on in (
+            ("all objects removed", t.all_objects_removed and spec.objects.n > 0),
+            ("success", t.success),
+            ("object off table", t.object_off_table),
+        )
+        if on
+    ]
     if t.goal_distance_above is not None:
         rules.append(f"goal distance > {t.goal_distance_above} m")
     rules += [f"collision {a}-{b}" for a, b in t.collisions]
-    out.print(f"terminates on: {', '.join(rules) or 'nothing (time limit only)'}; success means: {spec.success_mode}")
+    out.print(
+        f"terminates on: {', '.join(rules) or 'nothing (time limit only)'}; success means: {spec.success_mode}"
+    )
 
     lt = Table(title="observation layout (env.unwrapped.obs_layout)")
     for col in ("slice", "name", "size"):
-        lt.add_column(col)
+        lt.add_column(col, no_wrap=True)
     for name, sl in layout.items():
         lt.add_row(f"{sl.start}:{sl.stop}", name, str(sl.stop - sl.start))
     out.print(lt)
 
-    rt = Table(title=f"reward{' (preset ' + spec.reward.preset + ')' if spec.reward.preset else ''}: sum of weight x term")
+    rt = Table(
+        title=f"reward{' (preset ' + spec.reward.preset + ')' if spec.reward.preset else ''}: sum of weight x term"
+    )
     for col in ("label", "term", "weight", "params", "what it measures"):
-        rt.add_column(col, overflow="fold")
+        rt.add_column(col, overflow="fold", no_wrap=col in ("label", "term"))
     for term in expand_terms(spec.reward):
         doc = inspect.getdoc(resolve(term.term)) or ""
         rt.add_row(term.label, term.term, f"{term.weight:g}", str(term.params or ""), doc.split("\n")[0])

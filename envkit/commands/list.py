@@ -6,7 +6,9 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list the bundled scenes", description="List the bundled scenes and their gymnasium ids.")
+    p = sub.add_parser(
+        "list", help="list the bundled scenes", description="List the bundled scenes and their gymnasium ids."
+    )
     p.set_defaults(func=run)
 
 

@@ -9,13 +9,18 @@ from envkit.commands._common import add_set_option, parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("preview", help="render a scene after a reset to a PNG",
-                       description="Reset a scene and save an image of it, so you can check the layout before training.")
+    p = sub.add_parser(
+        "preview",
+        help="render a scene after a reset to a PNG",
+        description="Reset a scene and save an image of it, so you can check the layout before training.",
+    )
     p.add_argument("file", metavar="FILE", help="scene YAML, bundled name or id")
     p.add_argument("-o", "--output", default="scene.png", help="image file to write (default scene.png)")
     p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
     p.add_argument("--width", type=int, default=None, help="image width (default: the scene's render.width)")
-    p.add_argument("--height", type=int, default=None, help="image height (default: the scene's render.height)")
+    p.add_argument(
+        "--height", type=int, default=None, help="image height (default: the scene's render.height)"
+    )
     add_set_option(p)
     p.set_defaults(func=run)
 

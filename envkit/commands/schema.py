@@ -7,8 +7,11 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schema", help="print the JSON schema of scene files",
-                       description="Print the JSON schema of scene YAML files, with defaults and descriptions.")
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON schema of scene files",
+        description="Print the JSON schema of scene YAML files, with defaults and descriptions.",
+    )
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=run)
 

@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"[red]FAIL[/red] {f}")
             out.print(str(exc), markup=False)
             continue
-        out.print(f"[green]OK[/green]   {f} (scene '{spec.name}', {spec.objects.n} objects, reward: "
-                  f"{spec.reward.preset or ''}{' + ' if spec.reward.preset and spec.reward.terms else ''}"
-                  f"{', '.join(t.label for t in spec.reward.terms)})")
+        out.print(
+            f"[green]OK[/green]   {f} (scene '{spec.name}', {spec.objects.n} object(s), reward: "
+            f"{spec.reward.preset or ''}{' + ' if spec.reward.preset and spec.reward.terms else ''}"
+            f"{', '.join(t.label for t in spec.reward.terms)})"
+        )
     if failed:
         out.print(f"{failed} of {len(args.files)} file(s) failed validation")
     return 1 if failed else 0

@@ -1,0 +1,71 @@
+"""The `envkit` console script: exit codes, output, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envkit.cli import main
+
+
+def test_list_shows_every_bundled_id(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("sort-1", "sort-1-blocker", "sort-2", "sort-5-blocker", "reach", "push"):
+        assert f"envkit/{name}-v0" in out
+
+
+def test_validate_ok_and_failing(write_scene, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write_scene({"name": "bad", "objects": {"cout": 2}})
+    assert main(["validate", "sort-1", "envkit/push-v0"]) == 0
+    assert main(["validate", "sort-1", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "OK" in out and "FAIL" in out and "did you mean 'count'" in out and "1 of 2 file(s) failed" in out
+
+
+def test_validate_applies_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "sort-1", "--set", "objects.count=60"]) == 1
+    assert "objects.count" in capsys.readouterr().out
+
+
+def test_info_prints_layout_and_reward(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "sort-1"]) == 0
+    out = capsys.readouterr().out
+    assert "Box(31,)" in out and "object0.shape_onehot" in out and "ee.fingers_width" in out
+    assert "object_in_correct_bin" in out and "100" in out
+
+
+def test_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "SceneSpec"
+
+
+def test_preview_writes_png(tmp_path: Path) -> None:
+    out = tmp_path / "scene.png"
+    assert main(["preview", "sort-5-blocker", "-o", str(out), "--width", "96", "--height", "64"]) == 0
+    import imageio.v3 as iio
+
+    img = iio.imread(out)
+    assert img.shape == (64, 96, 3) and img.std() > 5
+
+
+def test_bad_set_syntax_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "sort-1", "--set", "objects.count"]) == 1
+    assert "--set expects KEY=VALUE" in capsys.readouterr().err
+
+
+def test_errors_have_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "envkit.cli", "info", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "missing.yaml: no such file" in proc.stderr
