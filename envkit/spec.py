@@ -105,6 +105,12 @@ class RobotSpec(Strict):
     ee_min_height: float | None = Field(
         0.0, description="lowest end-effector target height (panda-gym clips at 0); null = no clip"
     )
+    visual: Literal["auto", "full", "simple", "boxes"] = Field(
+        "auto",
+        description="robot meshes drawn in images: full (panda-gym's ~102k faces: ~30 ms per camera frame), "
+        "simple (its collision meshes, ~3.4k faces), boxes (arm links as boxes, hand and fingers as collision "
+        "meshes: the fastest); auto = boxes when the observation has a camera, else full. Physics is identical.",
+    )
 
 
 # ----------------------------------------------------------------------------- static scene
@@ -174,6 +180,105 @@ class ObstacleSpec(Strict):
     def _positive(cls, v: Vec3) -> Vec3:
         if min(v) <= 0:
             raise ValueError(f"half_extents must all be > 0, got {list(v)}")
+        return v
+
+
+# ----------------------------------------------------------------------------- tool & fixtures
+
+
+class ToolSpec(Strict):
+    """A tool welded to the hand (Task A's peg), held between the closed fingers.
+
+    It is a link of the robot (a fixed joint to the hand), so it is perfectly rigid
+    and its contacts are the robot's. The end effector's frame has z pointing out
+    of the fingers; the tool's tip sits `2 * half_extents[2] - grip` below the
+    grasp point along that axis.
+    """
+
+    name: Name = Field("tool", description="body name for collision rules and colour randomisation")
+    shape: Literal["cube", "cylinder"] = Field("cube", description="a square prism or a round peg")
+    half_extents: Vec3 = Field(
+        (0.0125, 0.0125, 0.04),
+        description="half sizes (x, y, length/2); for a cylinder (radius, radius, length/2)",
+    )
+    grip: float = Field(
+        0.02, ge=0.0, description="length of the tool above the grasp point, between the fingers"
+    )
+    mass: float = Field(0.05, gt=0.0, le=5.0, description="kg")
+    color: RGBA = (0.85, 0.45, 0.1, 1.0)
+
+    @model_validator(mode="after")
+    def _geometry(self) -> ToolSpec:
+        hx, hy, hz = self.half_extents
+        if min(self.half_extents) <= 0:
+            raise ValueError(f"half_extents must all be > 0, got {list(self.half_extents)}")
+        if self.shape == "cylinder" and hx != hy:
+            raise ValueError(
+                f"a cylinder tool needs half_extents [r, r, h] with equal radii, got {list(self.half_extents)}"
+            )
+        if 2 * max(hx, hy) > 0.08:
+            raise ValueError(
+                f"the tool is {2 * max(hx, hy):.3g} m wide but the Panda's fingers open to 0.08 m; make it narrower"
+            )
+        if self.grip >= 2 * hz:
+            raise ValueError(f"grip {self.grip} must be shorter than the tool's length {2 * hz:.3g} m")
+        return self
+
+    @property
+    def width(self) -> float:
+        """Finger opening that holds the tool."""
+        return 2.0 * max(self.half_extents[0], self.half_extents[1])
+
+    @property
+    def tip_depth(self) -> float:
+        """Distance from the grasp point (end effector) to the tool's tip, along the hand's z axis."""
+        return 2.0 * self.half_extents[2] - self.grip
+
+
+class XYRangeSpec(Strict):
+    """Uniform offsets along x and y drawn at each reset."""
+
+    x: Range = (0.0, 0.0)
+    y: Range = (0.0, 0.0)
+
+    @field_validator("x", "y")
+    @classmethod
+    def _range(cls, v: Range) -> Range:
+        return _check_range(v)
+
+
+class HoleSpec(Strict):
+    """A square blind hole through the top of a fixture, sized from the tool."""
+
+    clearance: float = Field(
+        0.004, gt=0.0, le=0.1, description="hole width minus tool width (m); Task A-like fits use 1-5 mm"
+    )
+    depth: float = Field(0.04, gt=0.0, description="from the fixture's top down to the hole bottom (m)")
+
+
+class FixtureSpec(Strict):
+    """A static part on a table, moved at each reset; `kind: hole_block` is a block with a hole.
+
+    The block is one compound body of boxes (four walls and a bottom plug), which
+    pybullet collides exactly, unlike a concave mesh. Its goal point, which a goal
+    can follow, is the centre of the hole bottom.
+    """
+
+    name: Name
+    kind: Literal["hole_block"] = "hole_block"
+    table: Name | None = Field(None, description="table it stands on; default: the first table")
+    position: Vec2 = Field((0.0, 0.0), description="nominal centre (x, y) on the table")
+    range: XYRangeSpec = Field(default_factory=XYRangeSpec, description="uniform offsets drawn at each reset")
+    size: Vec3 = Field((0.12, 0.12, 0.05), description="outer full size (x, y, z) of the block")
+    hole: HoleSpec = Field(default_factory=HoleSpec)
+    color: RGBA = (0.2, 0.35, 0.8, 1.0)
+    lateral_friction: float | None = Field(None, ge=0.0)
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, v: Vec3) -> Vec3:
+        if min(v) <= 0:
+            raise ValueError(f"size must be > 0 along x, y and z, got {list(v)}")
         return v
 
 
@@ -282,12 +387,16 @@ class GoalRangeSpec(Strict):
 
 
 class GoalSpec(Strict):
-    """A target position for reach/push/peg-style tasks."""
+    """A target position for reach/push/peg-style tasks: fixed (plus a random offset) or following a fixture."""
 
-    position: Vec3 = Field(description="nominal goal position")
+    position: Vec3 | None = Field(None, description="nominal goal position (needed unless `fixture` is set)")
+    fixture: Name | None = Field(
+        None, description="follow this fixture: the goal is its goal point (a hole's bottom centre) + offset"
+    )
+    offset: Vec3 = Field((0.0, 0.0, 0.0), description="added to the fixture's goal point")
     range: GoalRangeSpec = Field(default_factory=GoalRangeSpec)
     achieved: str = Field(
-        "ee", description="what must reach the goal: 'ee' (end effector) or 'object:<index>'"
+        "ee", description="what must reach the goal: 'ee' (end effector), 'tool_tip' or 'object:<index>'"
     )
     threshold: float = Field(0.05, gt=0.0, description="success distance (m)")
     marker: bool = Field(True, description="show a ghost sphere at the goal (no collisions)")
@@ -297,11 +406,32 @@ class GoalSpec(Strict):
     @field_validator("achieved")
     @classmethod
     def _achieved(cls, v: str) -> str:
-        if v == "ee" or v == "object":
-            return "ee" if v == "ee" else "object:0"
+        if v in ("ee", "tool_tip"):
+            return v
+        if v == "object":
+            return "object:0"
         if v.startswith("object:") and v[7:].isdigit():
             return v
-        raise ValueError(f"achieved must be 'ee' or 'object:<index>' (e.g. 'object:0'), got '{v}'")
+        raise ValueError(
+            f"achieved must be 'ee', 'tool_tip' or 'object:<index>' (e.g. 'object:0'), got '{v}'{suggest(v, ['ee', 'tool_tip'])}"
+        )
+
+    @model_validator(mode="after")
+    def _where(self) -> GoalSpec:
+        if self.position is None and self.fixture is None:
+            raise ValueError("a goal needs a `position`, or a `fixture` whose goal point it follows")
+        if self.position is not None and self.fixture is not None:
+            raise ValueError(
+                "give either `position` or `fixture`, not both (to shift a fixture's goal point, use `offset`)"
+            )
+        if self.fixture is not None and any(
+            lo != 0 or hi != 0 for lo, hi in (self.range.x, self.range.y, self.range.z)
+        ):
+            raise ValueError(
+                f"a goal following fixture '{self.fixture}' moves with it; randomise the fixture's `range` instead "
+                "of goal.range"
+            )
+        return self
 
     @property
     def achieved_object(self) -> int | None:
@@ -311,7 +441,7 @@ class GoalSpec(Strict):
 class ColorRandomization(Strict):
     """Draw the RGB of a named body uniformly in [low, high] at every reset."""
 
-    body: str = Field(description="floor, a table, bin or obstacle name, or goal")
+    body: str = Field(description="floor, a table, bin, obstacle, fixture or tool name, or goal")
     low: RGB = (0.0, 0.0, 0.0)
     high: RGB = (1.0, 1.0, 1.0)
 
@@ -322,10 +452,67 @@ class ColorRandomization(Strict):
         return self
 
 
+class ObjectDynamicsRandomization(Strict):
+    """Per-object physical properties drawn at each reset (one draw per object, in order)."""
+
+    mass_scale: Range | None = Field(None, description="multiplies each object's mass by U(low, high)")
+    lateral_friction: Range | None = Field(None, description="each object's lateral friction ~ U(low, high)")
+    spinning_friction: Range | None = Field(
+        None, description="each object's spinning friction ~ U(low, high)"
+    )
+
+    @field_validator("mass_scale", "lateral_friction", "spinning_friction")
+    @classmethod
+    def _range(cls, v: Range | None) -> Range | None:
+        if v is None:
+            return v
+        _check_range(v)
+        if v[0] < 0:
+            raise ValueError(f"must be >= 0, got [{v[0]}, {v[1]}]")
+        return v
+
+    @field_validator("mass_scale")
+    @classmethod
+    def _positive_mass(cls, v: Range | None) -> Range | None:
+        if v is not None and v[0] <= 0:
+            raise ValueError(
+                f"mass_scale must be > 0 (a zero mass makes a body static), got [{v[0]}, {v[1]}]"
+            )
+        return v
+
+
+class CameraJitter(Strict):
+    """Camera pose jitter drawn at each reset: uniform in [-j, +j] per axis (sim-to-real robustness)."""
+
+    position: Vec3 = Field(
+        (0.0, 0.0, 0.0), description="+- metres added to the camera position (hand: offset)"
+    )
+    target: Vec3 = Field((0.0, 0.0, 0.0), description="+- metres added to the looked-at point")
+    fov: float = Field(0.0, ge=0.0, lt=30.0, description="+- degrees added to the field of view")
+
+    @field_validator("position", "target")
+    @classmethod
+    def _non_negative(cls, v: Vec3) -> Vec3:
+        if min(v) < 0:
+            raise ValueError(f"jitter amplitudes must be >= 0 (they are +- half widths), got {list(v)}")
+        return v
+
+    @property
+    def active(self) -> bool:
+        return any(self.position) or any(self.target) or self.fov > 0
+
+
 class RandomizeSpec(Strict):
-    """Domain randomisation applied at reset, reproducible with the reset seed."""
+    """Domain randomisation applied at reset, reproducible with the reset seed.
+
+    Draw order at reset (fixed, so a seed fixes everything): objects, fixtures,
+    goal, colours, object dynamics, camera jitter. Sections left out draw nothing,
+    so adding one does not change the others' draws in existing scenes.
+    """
 
     colors: list[ColorRandomization] = Field(default_factory=list)
+    objects: ObjectDynamicsRandomization = Field(default_factory=ObjectDynamicsRandomization)
+    camera: CameraJitter = Field(default_factory=CameraJitter)
 
 
 # ----------------------------------------------------------------------------- observation
@@ -344,11 +531,65 @@ class TermSpec(Strict):
 
 
 class CameraSpec(Strict):
-    """Camera observation settings. Reserved: camera observations are not built yet."""
+    """A camera observation: uint8 images, channel-last (height, width, channels x stack).
 
-    width: int = Field(84, ge=8, le=1024)
+    Mounts: `world` is fixed, placed either by `position` + `target` or by an orbit
+    around `target` (`distance`, `yaw`, `pitch`, as in the `render` section);
+    `hand` rides on the end effector: `position` and `target` are then in the
+    end-effector frame (z points out of the fingers, x along the finger opening).
+    """
+
+    width: int = Field(84, ge=8, le=1024, description="pixels; Task A used 320 x 240")
     height: int = Field(84, ge=8, le=1024)
-    grayscale: bool = True
+    grayscale: bool = Field(True, description="one luma channel (ITU-R 601 weights) instead of RGB")
+    stack: int = Field(1, ge=1, le=16, description="frames stacked along the channel axis, oldest first")
+    mount: Literal["world", "hand"] = "world"
+    position: Vec3 | None = Field(
+        None, description="world: camera position (or use distance/yaw/pitch); hand: position in the EE frame"
+    )
+    target: Vec3 | None = Field(
+        None,
+        description="the point looked at (world frame, or EE frame for hand); world default (-0.2, 0, 0)",
+    )
+    up: Vec3 | None = Field(
+        None, description="image-up direction; default z (world) or -x of the EE frame (hand)"
+    )
+    distance: float | None = Field(
+        None, gt=0.0, description="world orbit: distance from target (default 1.0)"
+    )
+    yaw: float | None = Field(
+        None, description="world orbit: degrees about z (pybullet convention; default 90)"
+    )
+    pitch: float | None = Field(None, description="world orbit: degrees, negative looks down (default -45)")
+    fov: float = Field(60.0, gt=1.0, lt=170.0, description="vertical field of view, degrees")
+    near: float = Field(0.01, gt=0.0, description="near clipping distance (m)")
+    far: float = Field(5.0, gt=0.0, description="far clipping distance (m)")
+    renderer: Literal["tiny", "egl"] = Field(
+        "tiny",
+        description="tiny: pybullet's CPU rasteriser (always available); egl: pybullet's eglRenderer plugin "
+        "(GPU, or Mesa's software rasteriser; falls back to tiny with a warning if it cannot load)",
+    )
+
+    @model_validator(mode="after")
+    def _placement(self) -> CameraSpec:
+        orbit = [k for k in ("distance", "yaw", "pitch") if getattr(self, k) is not None]
+        if self.mount == "hand":
+            if orbit:
+                raise ValueError(
+                    f"{', '.join(orbit)}: orbit placement is for world cameras; a hand camera is placed by "
+                    "position and target in the end-effector frame"
+                )
+        elif self.position is not None and orbit:
+            raise ValueError(
+                f"give either position (+ target) or an orbit ({', '.join(orbit)}) for a world camera, not both"
+            )
+        if self.far <= self.near:
+            raise ValueError(f"far ({self.far}) must be greater than near ({self.near})")
+        return self
+
+    @property
+    def channels(self) -> int:
+        return (1 if self.grayscale else 3) * self.stack
 
 
 class ObservationSpec(Strict):
@@ -359,7 +600,16 @@ class ObservationSpec(Strict):
         default_factory=lambda: [TermSpec(term="objects"), TermSpec(term="ee")],
         description="observation terms; default: Task B's 18 values per object then the end-effector block",
     )
-    camera: CameraSpec | None = None
+    camera: CameraSpec | None = Field(
+        None, description="camera settings for mode camera/both (defaults apply when left out)"
+    )
+
+    @property
+    def camera_spec(self) -> CameraSpec | None:
+        """The camera in use: None in state mode, else the given or default camera."""
+        if self.mode == "state":
+            return None
+        return self.camera if self.camera is not None else CameraSpec()
 
 
 # ----------------------------------------------------------------------------- episode & reward
@@ -378,6 +628,12 @@ class TerminationSpec(Strict):
         description="pairs of body names whose contact ends the episode; 'objects' and 'robot' are groups",
     )
     object_off_table: bool = Field(False, description="an object left its table (fell below its top)")
+    insertion_contact: Literal["collision", "allowed"] = Field(
+        "collision",
+        description="a listed tool-fixture pair touching while the tool's tip is inside that fixture's hole: "
+        "'collision' ends the episode (Task A: any contact), 'allowed' lets the tool brush the hole's walls "
+        "while going in (contact outside the hole still counts)",
+    )
 
 
 class EpisodeSpec(Strict):
@@ -446,6 +702,8 @@ class SceneSpec(Strict):
     objects: ObjectsSpec = Field(default_factory=ObjectsSpec)
     bins: list[BinSpec] = Field(default_factory=list)
     obstacles: list[ObstacleSpec] = Field(default_factory=list)
+    fixtures: list[FixtureSpec] = Field(default_factory=list, description="static parts moved at reset")
+    tool: ToolSpec | None = Field(None, description="a tool welded to the hand (needs robot.gripper: false)")
     goal: GoalSpec | None = None
     randomize: RandomizeSpec = Field(default_factory=RandomizeSpec)
     observation: ObservationSpec = Field(default_factory=ObservationSpec)
@@ -478,10 +736,26 @@ class SceneSpec(Strict):
         names += [t.name for t in self.tables]
         names += [b.name for b in self.bins]
         names += [o.name for o in self.obstacles]
+        names += [f.name for f in self.fixtures]
+        if self.tool is not None:
+            names.append(self.tool.name)
         names += self.object_names()
         if self.goal is not None:
             names.append("goal")
         return names
+
+    @property
+    def robot_visual(self) -> str:
+        """robot.visual with 'auto' resolved: boxes when a camera observes (speed), else full."""
+        if self.robot.visual != "auto":
+            return self.robot.visual
+        return "full" if self.observation.mode == "state" else "boxes"
+
+    def fixture(self, name: str) -> FixtureSpec:
+        for f in self.fixtures:
+            if f.name == name:
+                return f
+        raise KeyError(name)
 
     def table(self, name: str | None) -> TableSpec:
         if name is None:
@@ -522,14 +796,16 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
     groups = [("tables", [t.name for t in spec.tables]), ("bins", [b.name for b in spec.bins])]
     groups.append(("obstacles", [o.name for o in spec.obstacles]))
     groups.append(("objects.items", [it.name for it in spec.objects.items if it.name]))
+    groups.append(("fixtures", [f.name for f in spec.fixtures]))
+    if spec.tool is not None:
+        groups.append(("tool", [spec.tool.name]))
     for where, names in groups:
         for i, n in enumerate(names):
+            loc: tuple[str | int, ...] = (where, "name") if where == "tool" else (where, i, "name")
             if n in ("floor", "robot", "objects", "goal"):
-                problems.append(((where, i, "name"), f"'{n}' is a reserved body name; choose another name"))
+                problems.append((loc, f"'{n}' is a reserved body name; choose another name"))
             elif n in seen:
-                problems.append(
-                    ((where, i, "name"), f"name '{n}' is already used by {seen[n]}; names must be unique")
-                )
+                problems.append((loc, f"name '{n}' is already used by {seen[n]}; names must be unique"))
             else:
                 seen[n] = f"{where}[{i}]"
 
@@ -627,7 +903,34 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
                             )
                         )
 
+    # tool & fixtures
+    if spec.tool is not None and spec.robot.gripper:
+        problems.append(
+            (
+                ("robot", "gripper"),
+                f"the tool '{spec.tool.name}' is welded to the hand, so the fingers cannot open: set "
+                "robot.gripper: false (they then hold the tool)",
+            )
+        )
+    from envkit.fixtures import check_fixtures
+
+    problems += check_fixtures(spec)
+
     # goal
+    if spec.goal is not None and spec.goal.fixture is not None:
+        names = [f.name for f in spec.fixtures]
+        if spec.goal.fixture not in names:
+            problems.append(
+                (
+                    ("goal", "fixture"),
+                    f"unknown fixture '{spec.goal.fixture}'{suggest(spec.goal.fixture, names)} "
+                    f"Fixtures: {', '.join(names) or 'none (add a fixtures section)'}",
+                )
+            )
+    if spec.goal is not None and spec.goal.achieved == "tool_tip" and spec.tool is None:
+        problems.append(
+            (("goal", "achieved"), "'tool_tip' needs a `tool` section (a tool welded to the hand)")
+        )
     if spec.goal is not None:
         idx = spec.goal.achieved_object
         if idx is not None and idx >= n:
@@ -675,12 +978,13 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 )
             )
 
-    if spec.observation.mode != "state":
+    cam = spec.observation.camera_spec
+    if cam is not None and cam.mount == "hand" and cam.position is None:
         problems.append(
             (
-                ("observation", "mode"),
-                f"observation mode '{spec.observation.mode}' is not available yet in this version of envkit "
-                "(camera observations are specified but not built); use mode: state",
+                ("observation", "camera", "position"),
+                "a hand camera needs `position` (and optionally `target`) in the end-effector frame, e.g. "
+                "position: [0.05, 0.0, -0.02] (z points out of the fingers)",
             )
         )
     return problems
