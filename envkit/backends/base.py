@@ -27,6 +27,10 @@ class ObjectInstance:
     color: np.ndarray  # (4,) RGBA
     position: np.ndarray  # (3,)
     orientation: np.ndarray  # (4,) quaternion x, y, z, w
+    lateral_friction: float | None = (
+        None  # None: the scene's objects.lateral_friction (or pybullet's default)
+    )
+    spinning_friction: float | None = None
 
 
 @dataclass
@@ -47,6 +51,7 @@ class WorldState:
     object_angular_velocity: np.ndarray  # (n, 3)
     object_active: np.ndarray  # (n,) bool
     joint_positions: np.ndarray | None = None  # (7,) only when cheap (joints control)
+    tool_tip: np.ndarray | None = None  # (3,) tip of the welded tool, when the scene has one
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -63,9 +68,16 @@ class World(ABC):
 
     @abstractmethod
     def reset(
-        self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]
+        self,
+        objects: list[ObjectInstance],
+        goal: np.ndarray | None,
+        colors: dict[str, np.ndarray],
+        fixtures: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """Put the robot in its neutral pose and build this episode's objects, goal and colours."""
+        """Put the robot in its neutral pose and build this episode's objects, goal and colours.
+
+        `fixtures` maps a fixture name to its base position this episode (x, y, table top).
+        """
 
     @abstractmethod
     def apply_action(self, action: np.ndarray, state: WorldState) -> None:
@@ -101,6 +113,10 @@ class World(ABC):
     ) -> None:
         """Teleport an object (tests, scripted resets)."""
 
+    def set_ee_position(self, position: np.ndarray) -> None:
+        """Move the arm at once so the end effector is at `position`, pointing down (tests, demos)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot teleport the end effector")
+
     @abstractmethod
     def set_color(self, body: str, rgba: np.ndarray) -> None:
         """Recolour a named body (domain randomisation)."""
@@ -117,6 +133,17 @@ class World(ABC):
         fov: float,
     ) -> np.ndarray:
         """An RGB uint8 image (height, width, 3) from an orbiting camera, headless."""
+
+    def camera_image(
+        self, view: np.ndarray, projection: np.ndarray, width: int, height: int, fixed: bool = False
+    ) -> np.ndarray:
+        """An RGB uint8 image (height, width, 3) through a camera given by OpenGL matrices.
+
+        `view` and `projection` are column-major 4x4 as 16 floats (see `envkit.camera`).
+        `fixed=True` promises the same matrices until the next reset, which lets a
+        backend cache work per episode (e.g. skip static bodies no pixel shows).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not render camera observations")
 
     @abstractmethod
     def close(self) -> None:

@@ -26,7 +26,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from envkit.backends.base import ObjectInstance, World, WorldState
+from envkit.backends.panda_model import TOOL_LINK, panda_urdf
 from envkit.errors import EnvkitError
+from envkit.fixtures import hole_block_boxes
 from envkit.spec import SceneSpec
 
 #: New collision shapes allowed before the world is rebuilt to free them.
@@ -100,6 +102,18 @@ class BulletWorld(World):
         self._removed: dict[int, np.ndarray] = {}
         self._shape_cache: dict[tuple, int] = {}
         self._shapes_created = 0
+        # Fingers hold a welded tool at its width; otherwise a blocked gripper closes to 0.
+        self._held_width = spec.tool.width if spec.tool is not None else 0.0
+        self._neutral = list(_PANDA_NEUTRAL)
+        self._neutral[7] = self._neutral[8] = self._held_width / 2
+        self._tool_tip = np.array([0.0, 0.0, spec.tool.tip_depth]) if spec.tool is not None else None
+        self._urdf = panda_urdf(spec.robot_visual, spec.tool)
+        camera = spec.observation.camera_spec
+        self.camera = None
+        if camera is not None:
+            from envkit.backends.bullet_camera import BulletCamera
+
+            self.camera = BulletCamera(self._cid, camera.renderer, self._moving_bodies)
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -120,6 +134,15 @@ class BulletWorld(World):
         self._active = []
         p.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 0, physicsClientId=cid)
         from panda_gym.envs.robots.panda import Panda
+
+        if self._urdf is not None:
+            urdf = self._urdf
+
+            class Panda(Panda):  # type: ignore[no-redef]
+                """panda-gym's Panda loading envkit's URDF variant (simplified visuals and/or a tool)."""
+
+                def _load_robot(self, file_name: str, base_position: np.ndarray) -> None:
+                    super()._load_robot(urdf, base_position)
 
         self.robot = Panda(
             sim,
@@ -175,7 +198,48 @@ class BulletWorld(World):
                 rgba_color=np.array(spec.goal.marker_color),
             )
             self._register("goal", sim._bodies_idx["goal"])
+        self._build_fixtures()
         p.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 1, physicsClientId=cid)
+        if self.camera is not None:
+            static = {n: i for n, i in self._ids.items() if n != "robot"}
+            colors = {i: list(p.getVisualShapeData(i, physicsClientId=cid)[0][7]) for i in static.values()}
+            self.camera.set_bodies(static, colors)
+
+    def _moving_bodies(self) -> list[int]:
+        active = [oid for oid, a in zip(self._object_ids, self._active, strict=True) if a]
+        return [self._robot_id, *active]
+
+    def _build_fixtures(self) -> None:
+        """Each fixture is one static compound body (its boxes), placed at its nominal pose."""
+        spec, cid = self.spec, self._cid
+        for f in spec.fixtures:
+            boxes = hole_block_boxes(f, spec.tool)
+            he = [list(b.half_extents) for b in boxes]
+            centers = [list(b.center) for b in boxes]
+            col = p.createCollisionShapeArray(
+                [p.GEOM_BOX] * len(boxes),
+                halfExtents=he,
+                collisionFramePositions=centers,
+                physicsClientId=cid,
+            )
+            vis = p.createVisualShapeArray(
+                [p.GEOM_BOX] * len(boxes),
+                halfExtents=he,
+                visualFramePositions=centers,
+                rgbaColors=[list(f.color)] * len(boxes),
+                physicsClientId=cid,
+            )
+            top = spec.table(f.table).top
+            fid = p.createMultiBody(
+                baseMass=0.0,
+                baseCollisionShapeIndex=col,
+                baseVisualShapeIndex=vis,
+                basePosition=[f.position[0], f.position[1], top],
+                physicsClientId=cid,
+            )
+            if f.lateral_friction is not None:
+                p.changeDynamics(fid, -1, lateralFriction=f.lateral_friction, physicsClientId=cid)
+            self._register(f.name, fid)
 
     def _register(self, name: str, body_id: int) -> None:
         self._ids[name] = body_id
@@ -205,7 +269,11 @@ class BulletWorld(World):
         return self.spec.physics.timestep * self._n_substeps
 
     def reset(
-        self, objects: list[ObjectInstance], goal: np.ndarray | None, colors: dict[str, np.ndarray]
+        self,
+        objects: list[ObjectInstance],
+        goal: np.ndarray | None,
+        colors: dict[str, np.ndarray],
+        fixtures: dict[str, np.ndarray] | None = None,
     ) -> None:
         cid = self._cid
         if self._shapes_created > SHAPE_BUDGET:
@@ -216,7 +284,7 @@ class BulletWorld(World):
                 self._tags.pop(oid, None)
         for name in [n for n in self._ids if n.startswith("object:")]:
             del self._ids[name]
-        for joint, angle in zip(_PANDA_JOINTS, _PANDA_NEUTRAL, strict=True):
+        for joint, angle in zip(_PANDA_JOINTS, self._neutral, strict=True):
             p.resetJointState(self._robot_id, joint, angle, 0.0, physicsClientId=cid)
         self._objects = list(objects)
         self._object_ids = []
@@ -233,12 +301,14 @@ class BulletWorld(World):
             )
             p.changeVisualShape(oid, -1, rgbaColor=obj.color.tolist(), physicsClientId=cid)
             of = self.spec.objects
-            if of.lateral_friction is not None or of.spinning_friction is not None:
+            lateral = obj.lateral_friction if obj.lateral_friction is not None else of.lateral_friction
+            spinning = obj.spinning_friction if obj.spinning_friction is not None else of.spinning_friction
+            if lateral is not None or spinning is not None:
                 kwargs = {}
-                if of.lateral_friction is not None:
-                    kwargs["lateralFriction"] = of.lateral_friction
-                if of.spinning_friction is not None:
-                    kwargs["spinningFriction"] = of.spinning_friction
+                if lateral is not None:
+                    kwargs["lateralFriction"] = lateral
+                if spinning is not None:
+                    kwargs["spinningFriction"] = spinning
                 p.changeDynamics(oid, -1, physicsClientId=cid, **kwargs)
             self._object_ids.append(oid)
             self._tags[oid] = f"object:{i}"
@@ -248,6 +318,10 @@ class BulletWorld(World):
             p.resetBasePositionAndOrientation(
                 self._ids["goal"], goal.tolist(), [0, 0, 0, 1], physicsClientId=cid
             )
+        for name, base in (fixtures or {}).items():
+            p.resetBasePositionAndOrientation(self._ids[name], list(base), [0, 0, 0, 1], physicsClientId=cid)
+        if self.camera is not None:
+            self.camera.invalidate()
         for body, rgba in colors.items():
             self.set_color(body, rgba)
         # Motor targets from the previous episode would pull the arm away from neutral.
@@ -255,7 +329,7 @@ class BulletWorld(World):
             self._robot_id,
             _PANDA_JOINTS,
             p.POSITION_CONTROL,
-            targetPositions=_PANDA_NEUTRAL,
+            targetPositions=self._neutral,
             forces=_PANDA_FORCES,
             physicsClientId=cid,
         )
@@ -276,7 +350,7 @@ class BulletWorld(World):
         if robot.gripper:
             width = state.fingers_width + float(a[-1]) * robot.gripper_step
         else:
-            width = 0.0
+            width = self._held_width
         p.setJointMotorControlArray(
             self._robot_id,
             _PANDA_JOINTS,
@@ -315,8 +389,17 @@ class BulletWorld(World):
                 vel[i], avel[i] = p.getBaseVelocity(oid, physicsClientId=cid)
             else:
                 pos[i] = self._removed[i]
+        ee_position = np.array(link[0])
+        tool_tip = None
+        if self._tool_tip is not None:
+            # The tool is rigid on the hand: its tip follows from the end-effector pose already read.
+            x, y, z, w = link[1]
+            d = self._tool_tip[2]
+            tool_tip = ee_position + d * np.array(
+                [2 * (x * z + y * w), 2 * (y * z - x * w), 1 - 2 * (x * x + y * y)]
+            )
         return WorldState(
-            ee_position=np.array(link[0]),
+            ee_position=ee_position,
             ee_orientation=np.array(link[1]),
             ee_velocity=np.array(link[6]),
             ee_angular_velocity=np.array(link[7]),
@@ -327,6 +410,7 @@ class BulletWorld(World):
             object_angular_velocity=avel,
             object_active=np.array(self._active, dtype=bool),
             joint_positions=self._joint_positions() if self.spec.robot.control == "joints" else None,
+            tool_tip=tool_tip,
         )
 
     def object_contacts(self, index: int) -> set[str]:
@@ -340,23 +424,33 @@ class BulletWorld(World):
                 found.add(tag)
         return found
 
-    def _group(self, name: str) -> list[int]:
+    def _group(self, name: str) -> list[tuple[int, int | None]]:
+        """(body id, link index or None for the whole body) of a name or group."""
         if name == "objects":
-            return [oid for oid, a in zip(self._object_ids, self._active, strict=True) if a]
+            return [(oid, None) for oid, a in zip(self._object_ids, self._active, strict=True) if a]
         if name in self._ids:
-            return [self._ids[name]]
+            return [(self._ids[name], None)]
+        if self.spec.tool is not None and name == self.spec.tool.name:
+            return [(self._robot_id, TOOL_LINK)]
         names = self.spec.object_names()
         if name in names:
             i = names.index(name)
-            return [self._object_ids[i]] if i < len(self._object_ids) and self._active[i] else []
+            return [(self._object_ids[i], None)] if i < len(self._object_ids) and self._active[i] else []
         raise KeyError(name)
 
     def touching(self, a: str, b: str) -> bool:
         cid = self._cid
         ids_b = self._group(b)
-        for ia in self._group(a):
-            for ib in ids_b:
-                if ia != ib and p.getContactPoints(bodyA=ia, bodyB=ib, physicsClientId=cid):
+        for ia, la in self._group(a):
+            for ib, lb in ids_b:
+                if ia == ib:
+                    continue
+                kwargs = {}
+                if la is not None:
+                    kwargs["linkIndexA"] = la
+                if lb is not None:
+                    kwargs["linkIndexB"] = lb
+                if p.getContactPoints(bodyA=ia, bodyB=ib, physicsClientId=cid, **kwargs):
                     return True
         return False
 
@@ -385,8 +479,41 @@ class BulletWorld(World):
         if zero_velocity:
             p.resetBaseVelocity(oid, [0, 0, 0], [0, 0, 0], physicsClientId=cid)
 
+    def set_ee_position(self, position: np.ndarray) -> None:
+        cid, rid = self._cid, self._robot_id
+        target = [float(v) for v in position]
+        joints = _PANDA_JOINTS[:7]
+        for _ in range(20):  # IK from the current pose, re-linearised until it converges
+            arm = p.calculateInverseKinematics(rid, _PANDA_EE_LINK, target, _EE_DOWN, physicsClientId=cid)[:7]
+            for j, a in zip(joints, arm, strict=True):
+                p.resetJointState(rid, j, a, 0.0, physicsClientId=cid)
+            reached = p.getLinkState(rid, _PANDA_EE_LINK, computeForwardKinematics=1, physicsClientId=cid)[0]
+            if np.linalg.norm(np.subtract(reached, target)) < 1e-5:
+                break
+        p.setJointMotorControlArray(
+            rid,
+            _PANDA_JOINTS,
+            p.POSITION_CONTROL,
+            targetPositions=[*arm, self._held_width / 2, self._held_width / 2],
+            forces=_PANDA_FORCES,
+            physicsClientId=cid,
+        )
+
     def set_color(self, body: str, rgba: np.ndarray) -> None:
-        p.changeVisualShape(self._ids[body], -1, rgbaColor=list(rgba), physicsClientId=self._cid)
+        if self.spec.tool is not None and body == self.spec.tool.name:
+            p.changeVisualShape(self._robot_id, TOOL_LINK, rgbaColor=list(rgba), physicsClientId=self._cid)
+            return
+        bid = self._ids[body]
+        p.changeVisualShape(bid, -1, rgbaColor=list(rgba), physicsClientId=self._cid)
+        if self.camera is not None:
+            self.camera.set_color(bid, list(rgba))
+
+    def camera_image(
+        self, view: np.ndarray, projection: np.ndarray, width: int, height: int, fixed: bool = False
+    ) -> np.ndarray:
+        if self.camera is None:
+            raise EnvkitError("this scene has no camera observation (observation.mode is 'state')")
+        return self.camera.image(view, projection, width, height, fixed)
 
     def render(
         self,
@@ -411,16 +538,17 @@ class BulletWorld(World):
         proj = p.computeProjectionMatrixFOV(
             fov=fov, aspect=width / height, nearVal=0.05, farVal=20.0, physicsClientId=cid
         )
-        _, _, rgba, _, _ = p.getCameraImage(
-            width,
-            height,
-            viewMatrix=view,
-            projectionMatrix=proj,
-            shadow=0,
-            renderer=p.ER_TINY_RENDERER,
-            flags=p.ER_NO_SEGMENTATION_MASK,
-            physicsClientId=cid,
-        )
+        with self.camera.everything_visible() if self.camera is not None else contextlib.nullcontext():
+            _, _, rgba, _, _ = p.getCameraImage(
+                width,
+                height,
+                viewMatrix=view,
+                projectionMatrix=proj,
+                shadow=0,
+                renderer=p.ER_TINY_RENDERER,
+                flags=p.ER_NO_SEGMENTATION_MASK,
+                physicsClientId=cid,
+            )
         return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3].copy()
 
     def close(self) -> None:
