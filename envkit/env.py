@@ -1,8 +1,9 @@
 """`SceneEnv`: the one generic gymnasium environment, assembled from a scene spec.
 
 Per step: action -> backend physics -> one state read -> events (bins, floor) and
-removals -> success and termination rules -> reward terms -> observation. All
-randomness comes from `self.np_random`, so `reset(seed=s)` fixes the whole episode.
+removals -> success and termination rules -> reward terms -> observation (state
+vector, one camera frame, or both). All randomness comes from `self.np_random`,
+so `reset(seed=s)` fixes the whole episode.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import numpy as np
 from gymnasium import spaces
 
 from envkit.backends.base import ObjectInstance, World, WorldState, make_world
+from envkit.camera import CameraRig
 from envkit.context import BinEvent, StepContext, StepEvents
 from envkit.errors import EnvkitError
+from envkit.fixtures import goal_point, tip_in_hole
 from envkit.loader import load_scene
 from envkit.observations import ObsInput, build_obs_terms, make_layout
+from envkit.randomization import apply_object_dynamics, sample_fixture_bases
 from envkit.spec import SceneSpec, footprint_radius
 from rewards.registry import build_reward
 
@@ -30,8 +34,12 @@ class PlacementError(EnvkitError):
     """Objects could not be placed without overlap at reset."""
 
 
-class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
+class SceneEnv(gym.Env[Any, np.ndarray]):
     """A robot-arm environment built from a scene YAML (see README: scene tutorial).
+
+    Observations by `observation.mode`: state -> float32 vector (named by
+    `obs_layout`); camera -> uint8 image (H, W, C x stack); both -> Dict with
+    "image" and "state".
 
     Args:
         scene: bundled id (`envkit/sort-1-v0`), bundled name, YAML path, dict or SceneSpec.
@@ -52,10 +60,22 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         self.spec_scene: SceneSpec = load_scene(scene, overrides)
         spec = self.spec_scene
         self.render_mode = render_mode
-        self.obs_terms = build_obs_terms(spec, spec.observation.state)
+        mode = self._obs_mode = spec.observation.mode
+        self.obs_terms = build_obs_terms(spec, spec.observation.state) if mode != "camera" else []
         self.obs_layout: dict[str, slice] = make_layout(self.obs_terms)
         n_obs = max(s.stop for s in self.obs_layout.values()) if self.obs_layout else 0
-        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
+        state_space = spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
+        cam = spec.observation.camera_spec
+        try:
+            self.camera: CameraRig | None = CameraRig(cam, spec.randomize.camera) if cam is not None else None
+        except ValueError as exc:
+            raise EnvkitError(f"scene '{spec.name}': observation.camera: {exc}") from None
+        if self.camera is None:
+            self.observation_space = state_space
+        elif mode == "camera":
+            self.observation_space = self.camera.space
+        else:
+            self.observation_space = spaces.Dict({"image": self.camera.space, "state": state_space})
         n_act = (3 if spec.robot.control == "ee" else 7) + (1 if spec.robot.gripper else 0)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_act,), dtype=np.float32)
         self.reward_fn = build_reward(spec.reward)
@@ -70,13 +90,15 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         else:
             self._bin_low = self._bin_high = None
         self._achieved_object = spec.goal.achieved_object if spec.goal is not None else None
+        self._achieved_tool = spec.goal is not None and spec.goal.achieved == "tool_tip"
         self._success_mode = spec.success_mode
-        self._collision_pairs = [tuple(p) for p in spec.episode.terminate_on.collisions]
+        self._collision_pairs = [(a, b, self._hole_of(a, b)) for a, b in spec.episode.terminate_on.collisions]
         self.world: World = make_world(spec, render_mode=render_mode)
         self.metadata = dict(self.metadata, render_fps=int(round(1.0 / self.world.dt)))
         self._state: WorldState | None = None
         self._objects: list[ObjectInstance] = []
         self._goal: np.ndarray | None = None
+        self._fixtures: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ sampling (all from np_random)
 
@@ -139,10 +161,13 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
             )
         return objects
 
-    def _sample_goal(self, rng: np.random.Generator) -> np.ndarray | None:
+    def _sample_goal(self, rng: np.random.Generator, fixtures: dict[str, np.ndarray]) -> np.ndarray | None:
         g = self.spec_scene.goal
         if g is None:
             return None
+        if g.fixture is not None:
+            f = self.spec_scene.fixture(g.fixture)
+            return goal_point(f, fixtures[g.fixture]) + np.array(g.offset)
         low = np.array([g.range.x[0], g.range.y[0], g.range.z[0]])
         high = np.array([g.range.x[1], g.range.y[1], g.range.z[1]])
         return np.array(g.position, dtype=float) + rng.uniform(low, high)
@@ -161,11 +186,18 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         rng = self.np_random
+        # Draw order is part of the seed contract (see RandomizeSpec): objects, fixtures, goal,
+        # colours, object dynamics, camera jitter; absent sections draw nothing.
         self._objects = self._sample_objects(rng)
         self._bounding_radius = np.array([float(np.linalg.norm(o.half_extents)) for o in self._objects])
-        self._goal = self._sample_goal(rng)
+        fixtures = sample_fixture_bases(self.spec_scene, rng)
+        self._goal = self._sample_goal(rng, fixtures)
         colors = self._sample_colors(rng)
-        self.world.reset(self._objects, self._goal, colors)
+        apply_object_dynamics(self.spec_scene, self._objects, rng)
+        if self.camera is not None:
+            self.camera.reset(rng)
+        self._fixtures = fixtures
+        self.world.reset(self._objects, self._goal, colors, fixtures)
         self._state = self.world.read_state()
         self._step = 0
         self._fired_bin = np.zeros(self.n_objects, dtype=bool)
@@ -191,7 +223,7 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         )
         self.reward_fn.reset(ctx)
         info = {"is_success": success, "events": dict(self._counts)}
-        return self._observe(self._state, achieved), info
+        return self._observation(self._state, achieved), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._state is None:
@@ -215,7 +247,9 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         first_success = success and not self._ever_success
         self._ever_success = self._ever_success or success
         collision = (
-            any(world.touching(a, b) for a, b in self._collision_pairs) if self._collision_pairs else False
+            any(self._collides(a, b, hole, state) for a, b, hole in self._collision_pairs)
+            if self._collision_pairs
+            else False
         )
 
         rules = spec.episode.terminate_on
@@ -256,7 +290,7 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         info: dict[str, Any] = {"is_success": success, "reward_terms": terms, "events": dict(self._counts)}
         if terminated or truncated:
             info["episode_reward_terms"] = dict(self._episode_terms)
-        return self._observe(state, achieved), float(reward), terminated, truncated, info
+        return self._observation(state, achieved), float(reward), terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
         if self.render_mode == "rgb_array":
@@ -281,6 +315,41 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
         return self.world.render(
             width or r.width, height or r.height, np.array(r.target), r.distance, r.yaw, r.pitch, r.fov
         )
+
+    def camera_view(self) -> np.ndarray:
+        """The camera's current view as RGB uint8 (H, W, 3), rendered now (preview, debugging).
+
+        Does not touch the frame stack, so it can be called between steps without
+        changing what the agent sees.
+        """
+        if self.camera is None:
+            raise EnvkitError(
+                f"scene '{self.spec_scene.name}' has no camera observation; set observation.mode to camera or both"
+            )
+        if self._state is None:
+            raise gym.error.ResetNeeded("call reset() before camera_view()")
+        frame = self.camera.frame(self.world, self._state)
+        return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
+
+    def camera_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """World-frame (eye, target) of the camera now (a hand camera follows the end effector)."""
+        if self.camera is None or self._state is None:
+            raise EnvkitError("camera_pose() needs a camera scene after reset()")
+        return self.camera.pose(self._state)
+
+    def teleport_ee(self, position: Any) -> None:
+        """Move the arm at once so the end effector is at `position` (tests, scripted demos).
+
+        Joints are set by inverse kinematics with the end effector pointing down and
+        held there by the motors; a welded tool moves with the hand.
+        """
+        self.world.set_ee_position(np.asarray(position, dtype=float))
+        self._state = self.world.read_state()
+
+    @property
+    def fixture_bases(self) -> dict[str, np.ndarray]:
+        """This episode's fixture base positions (x, y, table top) by name."""
+        return {k: v.copy() for k, v in self._fixtures.items()}
 
     def teleport_object(self, index: int, position: Any, orientation: Any = None) -> None:
         """Place object `index` (tests and scripted demos); velocities are zeroed."""
@@ -334,6 +403,25 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
                 self._counts["removed"] += 1
         return events
 
+    def _hole_of(self, a: str, b: str) -> str | None:
+        """The fixture of a tool-fixture pair whose in-hole contacts are allowed, else None."""
+        spec = self.spec_scene
+        if spec.tool is None or spec.episode.terminate_on.insertion_contact != "allowed":
+            return None
+        fixtures = {f.name for f in spec.fixtures}
+        if a == spec.tool.name and b in fixtures:
+            return b
+        if b == spec.tool.name and a in fixtures:
+            return a
+        return None
+
+    def _collides(self, a: str, b: str, hole: str | None, state: WorldState) -> bool:
+        if hole is not None and state.tool_tip is not None:
+            fixture = self.spec_scene.fixture(hole)
+            if tip_in_hole(fixture, self.spec_scene.tool, self._fixtures[hole], state.tool_tip):
+                return False
+        return self.world.touching(a, b)
+
     def _near_bin_or_floor(self, state: WorldState) -> np.ndarray:
         """Active objects close enough to a bin or the floor to touch it.
 
@@ -355,10 +443,12 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
     def _goal_distance(self, state: WorldState) -> tuple[np.ndarray | None, float | None]:
         if self._goal is None:
             return None, None
-        if self._achieved_object is None:
-            achieved = state.ee_position
-        else:
+        if self._achieved_object is not None:
             achieved = state.object_position[self._achieved_object]
+        elif self._achieved_tool:
+            achieved = state.tool_tip
+        else:
+            achieved = state.ee_position
         return achieved, float(np.linalg.norm(achieved - self._goal))
 
     def _is_success(self, d: float | None) -> bool:
@@ -372,6 +462,15 @@ class SceneEnv(gym.Env[np.ndarray, np.ndarray]):
     def _object_off_table(self, state: WorldState) -> bool:
         top = self._table.top
         return bool(np.any(state.object_active & (state.object_position[:, 2] < top)))
+
+    def _observation(self, state: WorldState, achieved: np.ndarray | None) -> Any:
+        """The observation in the scene's mode; the camera renders exactly one frame."""
+        if self.camera is None:
+            return self._observe(state, achieved)
+        image = self.camera.observe(self.world, state)
+        if self._obs_mode == "camera":
+            return image
+        return {"image": image, "state": self._observe(state, achieved)}
 
     def _observe(self, state: WorldState, achieved: np.ndarray | None) -> np.ndarray:
         inp = ObsInput(state, self._objects, self._goal, achieved)
