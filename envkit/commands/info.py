@@ -28,12 +28,26 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_scene(args.file, parse_sets(args.sets))
     out = console()
-    layout = make_layout(build_obs_terms(spec, spec.observation.state))
+    terms = build_obs_terms(spec, spec.observation.state) if spec.observation.mode != "camera" else []
+    layout = make_layout(terms)
     n_obs = max((s.stop for s in layout.values()), default=0)
     r = spec.robot
     n_act = (3 if r.control == "ee" else 7) + int(r.gripper)
     out.print(f"[bold]{spec.name}[/bold]: {spec.description}")
-    out.print(f"observation: Box({n_obs},) float32, mode {spec.observation.mode}")
+    cam = spec.observation.camera_spec
+    state_box = f"Box({n_obs},) float32"
+    if cam is None:
+        out.print(f"observation: {state_box}, mode state")
+    else:
+        where = f"{cam.mount} camera, fov {cam.fov:g} deg"
+        image = (
+            f"Box(0, 255, ({cam.height}, {cam.width}, {cam.channels}), uint8): {where}, "
+            f"{'gray' if cam.grayscale else 'RGB'}{f', {cam.stack} frames stacked' if cam.stack > 1 else ''}"
+        )
+        if spec.observation.mode == "camera":
+            out.print(f"observation: {image}")
+        else:
+            out.print(f'observation: Dict("image": {image}; "state": {state_box})')
     act = "dx, dy, dz" if r.control == "ee" else "7 joint deltas"
     step = f"{r.ee_step} m" if r.control == "ee" else f"{r.joint_step} rad"
     out.print(

@@ -1,9 +1,15 @@
-"""`envkit preview FILE -o scene.png`: render a scene after a reset, to check the layout."""
+"""`envkit preview FILE -o scene.png`: render a scene after a reset, to check the layout.
+
+For a scene with a camera observation, the camera's view (what the agent sees,
+enlarged without smoothing so pixels stay visible) is placed right of the overview.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+import numpy as np
 
 from envkit.commands._common import add_set_option, parse_sets
 
@@ -12,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "preview",
         help="render a scene after a reset to a PNG",
-        description="Reset a scene and save an image of it, so you can check the layout before training.",
+        description="Reset a scene and save an image of it, so you can check the layout before training. "
+        "With a camera observation, the agent's view is shown next to the overview.",
     )
     p.add_argument("file", metavar="FILE", help="scene YAML, bundled name or id")
     p.add_argument("-o", "--output", default="scene.png", help="image file to write (default scene.png)")
@@ -40,8 +47,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         env.reset(seed=args.seed)
         image = env.render_image(args.width, args.height)
+        camera = env.unwrapped.camera_view() if env.unwrapped.camera is not None else None
     finally:
         env.close()
+    note = ""
+    if camera is not None:
+        image = side_by_side(image, camera)
+        note = f"; overview + camera view {camera.shape[1]}x{camera.shape[0]}"
     iio.imwrite(out, image)
-    print(f"wrote {out} ({image.shape[1]}x{image.shape[0]}, seed {args.seed})")
+    print(f"wrote {out} ({image.shape[1]}x{image.shape[0]}, seed {args.seed}{note})")
     return 0
+
+
+def side_by_side(overview: np.ndarray, camera: np.ndarray, gap: int = 8) -> np.ndarray:
+    """The overview, then the camera view scaled by an integer factor (nearest) to fit its height."""
+    h = overview.shape[0]
+    k = max(1, h // camera.shape[0])
+    big = np.repeat(np.repeat(camera, k, axis=0), k, axis=1)[:h]
+    out = np.full((h, overview.shape[1] + gap + big.shape[1], 3), 255, dtype=np.uint8)
+    out[:, : overview.shape[1]] = overview
+    top = (h - big.shape[0]) // 2
+    out[top : top + big.shape[0], overview.shape[1] + gap :] = big
+    return out
