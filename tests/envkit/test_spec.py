@@ -262,3 +262,169 @@ def test_user_reward_term_by_module_path(
         env.close()
     with pytest.raises(SpecError, match="cannot import module 'no_such_mod'"):
         load_scene("reach", {"reward": [{"term": "no_such_mod:f"}]})
+
+
+# --------------------------------------------------------------------------- camera, tool, fixtures: bad input
+
+
+def _peg() -> dict:
+    return yaml.safe_load(bundled_scenes()["peg_in_hole"].read_text())
+
+
+def test_camera_modes_validate_and_default_camera() -> None:
+    spec = load_scene("reach", {"observation.mode": "both"})
+    cam = spec.observation.camera_spec
+    assert cam is not None and (cam.width, cam.height, cam.grayscale, cam.mount) == (84, 84, True, "world")
+    assert load_scene("reach").observation.camera_spec is None
+    assert load_scene("peg_in_hole").robot_visual == "boxes" and load_scene("reach").robot_visual == "full"
+
+
+def test_tool_needs_blocked_gripper(write_scene) -> None:
+    data = _peg()
+    data["robot"]["gripper"] = True
+    msg = _error(write_scene, data)
+    assert "robot.gripper" in msg and "welded to the hand" in msg and "gripper: false" in msg
+
+
+@pytest.mark.parametrize(
+    "tool, expected",
+    [
+        ({"shape": "cylinder", "half_extents": [0.01, 0.02, 0.04]}, "equal radii"),
+        ({"half_extents": [0.05, 0.01, 0.04]}, "fingers open to 0.08 m"),
+        ({"grip": 0.09}, "must be shorter than the tool's length"),
+        ({"half_extents": [0.01, 0.0, 0.04]}, "must all be > 0"),
+    ],
+)
+def test_bad_tool_geometry(write_scene, tool: dict, expected: str) -> None:
+    data = _peg()
+    data["tool"].update(tool)
+    msg = _error(write_scene, data)
+    assert "tool" in msg and expected in msg
+
+
+def test_achieved_tool_tip_needs_a_tool(write_scene) -> None:
+    data = _sort1()
+    data["goal"] = {"position": [0, 0, 0.1], "achieved": "tool_tip"}
+    assert "goal.achieved: 'tool_tip' needs a `tool` section" in _error(write_scene, data)
+
+
+def test_unknown_achieved_point_suggests(write_scene) -> None:
+    data = _peg()
+    data["goal"]["achieved"] = "tool_tp"
+    msg = _error(write_scene, data)
+    assert "goal.achieved" in msg and "did you mean 'tool_tip'" in msg
+
+
+def test_goal_needs_position_or_fixture_not_both(write_scene) -> None:
+    data = _peg()
+    del data["goal"]["fixture"]
+    assert "a goal needs a `position`, or a `fixture`" in _error(write_scene, data)
+    data = _peg()
+    data["goal"]["position"] = [0, 0, 0.1]
+    assert "either `position` or `fixture`, not both" in _error(write_scene, data)
+
+
+def test_goal_following_a_fixture_has_no_own_range(write_scene) -> None:
+    data = _peg()
+    data["goal"]["range"] = {"x": [-0.1, 0.1]}
+    assert "randomise the fixture's `range` instead" in _error(write_scene, data)
+
+
+def test_goal_follows_an_unknown_fixture(write_scene) -> None:
+    data = _peg()
+    data["goal"]["fixture"] = "blok"
+    msg = _error(write_scene, data)
+    assert "goal.fixture: unknown fixture 'blok'; did you mean 'block'?" in msg
+
+
+def test_fixture_on_unknown_table(write_scene) -> None:
+    data = _peg()
+    data["fixtures"][0]["table"] = "grund"
+    msg = _error(write_scene, data)
+    assert "fixtures[0].table" in msg and "unknown table 'grund'; did you mean 'ground'?" in msg
+
+
+def test_fixture_hole_needs_a_tool(write_scene) -> None:
+    data = _peg()
+    del data["tool"]
+    data["goal"]["achieved"] = "ee"
+    data["episode"]["terminate_on"]["collisions"] = []
+    data["robot"]["gripper"] = True
+    msg = _error(write_scene, data)
+    assert "fixtures[0].hole" in msg and "no `tool` section" in msg
+
+
+def test_fixture_walls_too_thin(write_scene) -> None:
+    data = _peg()
+    data["fixtures"][0]["hole"]["clearance"] = 0.09
+    msg = _error(write_scene, data)
+    assert (
+        "fixtures[0].size" in msg
+        and "leaves walls of" in msg
+        and "Enlarge size or reduce the clearance" in msg
+    )
+
+
+def test_fixture_hole_deeper_than_block(write_scene) -> None:
+    data = _peg()
+    data["fixtures"][0]["hole"]["depth"] = 0.08
+    msg = _error(write_scene, data)
+    assert "fixtures[0].hole.depth" in msg and "deeper than the block" in msg
+
+
+def test_fixture_range_off_the_table(write_scene) -> None:
+    data = _peg()
+    data["fixtures"][0]["range"]["x"] = [-0.1, 1.0]
+    msg = _error(write_scene, data)
+    assert "fixtures[0].position" in msg and "beyond table 'ground'" in msg
+
+
+def test_duplicate_fixture_and_tool_names(write_scene) -> None:
+    data = _peg()
+    data["fixtures"][0]["name"] = "ground"
+    data["tool"]["name"] = "goal"
+    msg = _error(write_scene, data)
+    assert "fixtures[0].name: name 'ground' is already used by tables[0]" in msg
+    assert "tool.name: 'goal' is a reserved body name" in msg
+
+
+@pytest.mark.parametrize(
+    "camera, where, expected",
+    [
+        ({"position": [1, 0, 1], "distance": 1.0}, "observation.camera", "not both"),
+        ({"mount": "hand", "yaw": 10}, "observation.camera", "orbit placement is for world cameras"),
+        ({"mount": "hand"}, "observation.camera.position", "a hand camera needs `position`"),
+        ({"near": 1.0, "far": 0.5}, "observation.camera", "far (0.5) must be greater than near (1.0)"),
+        ({"renderer": "opengl"}, "observation.camera.renderer", "'tiny' or 'egl'"),
+        ({"stack": 0}, "observation.camera.stack", "greater than or equal to 1"),
+        ({"widht": 64}, "observation.camera.widht", "did you mean 'width'"),
+    ],
+)
+def test_bad_camera(write_scene, camera: dict, where: str, expected: str) -> None:
+    data = _peg()
+    data["observation"]["camera"] = camera
+    msg = _error(write_scene, data)
+    assert where in msg and expected in msg
+
+
+def test_bad_randomisation_ranges(write_scene) -> None:
+    data = _peg()
+    data["randomize"]["objects"] = {"mass_scale": [0.0, 1.0]}
+    data["randomize"]["camera"] = {"position": [0.01, -0.01, 0.0]}
+    msg = _error(write_scene, data)
+    assert "randomize.objects.mass_scale" in msg and "a zero mass makes a body static" in msg
+    assert "randomize.camera.position" in msg and "jitter amplitudes must be >= 0" in msg
+
+
+def test_bad_insertion_contact_rule(write_scene) -> None:
+    data = _peg()
+    data["episode"]["terminate_on"]["insertion_contact"] = "ignore"
+    msg = _error(write_scene, data)
+    assert "episode.terminate_on.insertion_contact" in msg and "'collision' or 'allowed'" in msg
+
+
+def test_colour_randomisation_of_fixture_and_unknown_body(write_scene) -> None:
+    data = _peg()
+    data["randomize"]["colors"].append({"body": "blck"})
+    msg = _error(write_scene, data)
+    assert "randomize.colors[2].body" in msg and "did you mean 'block'" in msg
