@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from envkit.cli import main
@@ -69,3 +70,25 @@ def test_errors_have_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "missing.yaml: no such file" in proc.stderr
+
+
+def test_preview_shows_the_camera_view_next_to_the_overview(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "peg.png"
+    assert main(["preview", "peg_in_hole", "-o", str(out), "--width", "200", "--height", "168"]) == 0
+    assert "camera view 84x84" in capsys.readouterr().out
+    import imageio.v3 as iio
+
+    img = iio.imread(out)
+    # the overview (200 wide), an 8-pixel gap, then the 84x84 view enlarged twice to 168x168
+    assert img.shape == (168, 200 + 8 + 168, 3)
+    camera = img[:, 208:]
+    assert np.all(camera[0::2, 0::2] == camera[1::2, 1::2]), "enlarged by pixel repetition, not smoothed"
+
+
+def test_info_describes_camera_observations(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "peg_in_hole"]) == 0
+    assert "Box(0, 255, (84, 84, 1), uint8): world camera" in capsys.readouterr().out
+    assert main(["info", "reach", "--set", "observation.mode=both"]) == 0
+    assert 'Dict("image": Box(0, 255, (84, 84, 1), uint8)' in capsys.readouterr().out
