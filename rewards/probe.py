@@ -91,7 +91,7 @@ class ProbeResult:
             )
             fired = sum(e.term_fires[k] for e in self.episodes)
             flag = "never" if fired == 0 else ("every-step" if fired == self.steps else "")
-            p5, p50, p95 = np.percentile(sums, [5, 50, 95])
+            p5, p50, p95 = np.percentile(sums, [5, 50, 95], method="nearest")  # values that occurred
             out.append(
                 TermStats(
                     label=k,

@@ -90,7 +90,7 @@ def test_cli_prints_flags_and_writes_png(tmp_path: Path, capsys: pytest.CaptureF
     assert "never fires: object_in_wrong_bin" in out
     assert "fires every step: time_penalty (expected for a step term)" in out
     assert "sorted 1.00 (100% of episodes)" in out and png.exists()
-    assert main([*args, "--json"]) == 0
+    assert main([*args, "--json", "--out", "none"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["outcomes"]["episodes"] == 2 and data["events"]["sorted"]["per_episode"] == 1.0
 
