@@ -322,7 +322,7 @@ def test_neutral_hand_position_matches_a_real_reset() -> None:
 
 
 def test_cli_exit_codes_and_output(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", "sort-1"]) == 1
+    assert main(["lint", "sort-1", "--set", "reward=sort_v1"]) == 1
     out = capsys.readouterr().out
     assert "ERROR [wrong-outcome-pays] terms: object_in_bin" in out and "Fix:" in out
     assert main(["lint", "reach", "push", "sort-2", "--set", "reward=sort_fixed"]) == 0  # warnings only
@@ -331,6 +331,7 @@ def test_cli_exit_codes_and_output(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "clean" in out and "estimated discounted returns" in out and "exit:floor" in out
     assert main(["lint", "sort-1", "--set", "reward=sort_fixed", "--gamma", "0.95", "--strict"]) == 2
+    assert main(["lint", "sort-1"]) == 0, "bundled scenes default to a design that lints clean"
 
 
 def test_cli_json_and_bad_gamma(capsys: pytest.CaptureFixture[str]) -> None:
