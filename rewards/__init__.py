@@ -10,6 +10,7 @@ Reference it in a scene as `{term: my_term}` once the defining module is importe
 or as `{term: "mypackage.module:my_term"}` without importing it yourself.
 """
 
+from rewards import potential as _potential  # noqa: F401  (registers the shaping wrapper)
 from rewards import terms as _terms  # noqa: F401  (registers the built-in terms)
 from rewards.presets import PRESETS, get_preset
 from rewards.registry import REGISTRY, RewardFunction, RewardTerm, build_reward, register, resolve

@@ -3,7 +3,11 @@
 Each preset is a list of `{term, weight, params}` exactly as a scene would write it.
 `sort_v1` and `sort_v2` reproduce Task B's published tables; note that both pay a
 wrong sort (any-bin bonus with no wrong-bin penalty), which `envkit lint` flags.
-`sort_fixed` is the corrected design.
+`sort_fixed` is the corrected design: wrong sorts cost, a floor drop costs more than
+the discounted time penalty of a failed attempt, and its dense hint (approach the
+nearest object) is potential-based shaping, so it cannot change the optimal policy.
+Every preset except sort_v1/sort_v2 lints clean on the scenes it is meant for
+(tests/rewards/test_lint.py).
 """
 
 from __future__ import annotations
@@ -25,13 +29,20 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         {"term": "object_in_bin", "weight": 200.0},
         {"term": "object_in_correct_bin", "weight": 500.0},
     ],
-    # v2 without paying for wrong sorts, plus a dense reach-the-object shaping term
+    # v2 without paying for wrong sorts, plus potential-based shaping towards the nearest
+    # object (phi = -50 x distance: up to +2.5 per 5 cm step of approach; a weight of
+    # -50 keeps it within 100x of the sort bonus, so `envkit lint` does not call it noise)
     "sort_fixed": [
         {"term": "time_penalty", "weight": -0.1},
         {"term": "object_on_floor", "weight": -50.0},
         {"term": "object_in_correct_bin", "weight": 500.0},
         {"term": "object_in_wrong_bin", "weight": -100.0},
-        {"term": "ee_object_distance", "weight": -1.0},
+        {
+            "term": "potential",
+            "name": "approach_object",
+            "weight": -50.0,
+            "params": {"phi": "ee_object_distance", "gamma": 0.99},
+        },
     ],
     # panda-gym's dense reward: minus the distance to the goal
     "reach_dense": [{"term": "goal_distance", "weight": -1.0}],

@@ -57,6 +57,7 @@ def register(name: str | None = None, *, requires: tuple[str, ...] = ()) -> Call
 
 
 def _ensure_builtins() -> None:
+    import rewards.potential  # noqa: F401  (registers the potential-shaping wrapper)
     import rewards.terms  # noqa: F401  (registers the built-in terms)
 
 
@@ -235,7 +236,11 @@ def check_reward_spec(spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
         except LookupError as exc:
             problems.append((loc + ("term",) if i >= offset else loc, str(exc)))
             continue
-        for msg in check_params(t.term, obj, t.params):
+        messages = check_params(t.term, obj, t.params)
+        if not messages and hasattr(obj, "check_spec_params"):
+            # terms whose params name other terms (e.g. potential's phi) check them here
+            messages = obj.check_spec_params(t.params)
+        for msg in messages:
             problems.append((loc + ("params",) if i >= offset else loc, msg))
         if t.label in labels:
             problems.append(

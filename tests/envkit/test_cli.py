@@ -37,7 +37,7 @@ def test_info_prints_layout_and_reward(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["info", "sort-1"]) == 0
     out = capsys.readouterr().out
     assert "Box(31,)" in out and "object0.shape_onehot" in out and "ee.fingers_width" in out
-    assert "object_in_correct_bin" in out and "100" in out
+    assert "object_in_correct_bin" in out and "500" in out and "sort_fixed" in out
 
 
 def test_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -178,7 +178,7 @@ def _drop_on_bin(env: gym.Env, bin_spec, index: int = 0) -> None:
 
 
 def test_correct_bin_pays_and_removes() -> None:
-    env = envkit.make("envkit/sort-1-v0")
+    env = envkit.make("envkit/sort-1-v0", {"reward": "sort_v1"})
     try:
         env.reset(seed=0)
         shape = env.unwrapped.objects[0].shape
@@ -219,7 +219,7 @@ def test_wrong_bin_event_and_fixed_design_penalty() -> None:
 
 
 def test_object_off_the_table_falls_to_floor_once() -> None:
-    env = envkit.make("envkit/sort-2-v0")
+    env = envkit.make("envkit/sort-2-v0", {"reward": "sort_v1"})
     try:
         env.reset(seed=2)
         env.unwrapped.teleport_object(0, [0.3, 0.0, 0.05])  # beyond the table edge at x=0.1
@@ -424,7 +424,7 @@ def test_color_randomisation_is_seeded() -> None:
 
 
 def test_episode_end_info_carries_term_sums() -> None:
-    env = envkit.make("envkit/sort-1-v0", {"episode.max_steps": 4})
+    env = envkit.make("envkit/sort-1-v0", {"episode.max_steps": 4, "reward": "sort_v1"})
     try:
         env.reset(seed=0)
         for _ in range(4):
