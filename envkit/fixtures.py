@@ -59,6 +59,32 @@ def goal_point(fixture: FixtureSpec, base: np.ndarray) -> np.ndarray:
     return base + np.array([0.0, 0.0, bottom_thickness(fixture)])
 
 
+def nominal_goal(spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The goal's nominal position and the full widths (x, y, z) of its random offsets.
+
+    For a goal that follows a fixture: the fixture's goal point at its nominal place
+    (plus the goal's offset), and the fixture's x/y range. Used where no episode has
+    been drawn yet (the goal marker's build position, reward-design estimates).
+    """
+    g = spec.goal
+    if g is None:
+        raise ValueError("the scene has no goal")
+    if g.fixture is None:
+        widths = [hi - lo for lo, hi in (g.range.x, g.range.y, g.range.z)]
+        centre = np.array(g.position, dtype=float) + [
+            sum(g.range.x) / 2,
+            sum(g.range.y) / 2,
+            sum(g.range.z) / 2,
+        ]
+        return centre, np.array(widths, dtype=float)
+    f = spec.fixture(g.fixture)
+    mid = np.array(
+        [f.position[0] + sum(f.range.x) / 2, f.position[1] + sum(f.range.y) / 2, spec.table(f.table).top]
+    )
+    widths = np.array([f.range.x[1] - f.range.x[0], f.range.y[1] - f.range.y[0], 0.0])
+    return goal_point(f, mid) + np.array(g.offset), widths
+
+
 def tip_in_hole(fixture: FixtureSpec, tool: ToolSpec | None, base: np.ndarray, tip: np.ndarray) -> bool:
     """Whether a tool tip is inside the hole (within its square and below the block's top)."""
     half = hole_width(fixture, tool) / 2.0

@@ -147,12 +147,15 @@ def scene_facts(spec: SceneSpec, gamma: float = 0.99) -> SceneFacts:
     goal = None
     d_goal = 0.0
     if spec.goal is not None:
+        from envkit.fixtures import nominal_goal
+
         g = spec.goal
-        goal = np.asarray(g.position, dtype=float)
-        gw = np.array([g.range.x[1] - g.range.x[0], g.range.y[1] - g.range.y[0], g.range.z[1] - g.range.z[0]])
+        centre, gw = nominal_goal(spec)  # a goal may follow a fixture (no fixed position)
+        goal = np.asarray(g.position, dtype=float) if g.position is not None else centre
         by_object = g.achieved_object is not None and obj is not None
         start = obj if by_object else ee
-        centre = goal + np.array([np.mean(g.range.x), np.mean(g.range.y), np.mean(g.range.z)])
+        if g.achieved == "tool_tip" and spec.tool is not None:
+            start = ee - np.array([0.0, 0.0, spec.tool.tip_depth])
         d_goal = _rms_distance(start, centre, gw + (obj_widths if by_object else 0.0))
     d_obj = _rms_distance(ee, obj, obj_widths) if obj is not None else 0.0
     t0 = spec.tables[0]

@@ -28,7 +28,7 @@ import numpy as np
 from envkit.backends.base import ObjectInstance, World, WorldState
 from envkit.backends.panda_model import TOOL_LINK, panda_urdf
 from envkit.errors import EnvkitError
-from envkit.fixtures import hole_block_boxes
+from envkit.fixtures import hole_block_boxes, nominal_goal
 from envkit.spec import SceneSpec
 
 #: New collision shapes allowed before the world is rebuilt to free them.
@@ -194,7 +194,7 @@ class BulletWorld(World):
                 radius=spec.goal.marker_radius,
                 mass=0.0,
                 ghost=True,
-                position=np.array(spec.goal.position),
+                position=nominal_goal(spec)[0],
                 rgba_color=np.array(spec.goal.marker_color),
             )
             self._register("goal", sim._bodies_idx["goal"])

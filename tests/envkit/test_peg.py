@@ -280,3 +280,21 @@ def test_tosser_bins_score_as_in_sorting(scene: str) -> None:
         assert info["events"]["on_floor"] == 1 and terminated
     finally:
         env.close()
+
+
+def test_goal_marker_and_reward_lint_work_for_a_goal_that_follows_a_fixture() -> None:
+    from envkit.fixtures import nominal_goal
+    from rewards.scenefacts import scene_facts
+
+    spec = load_scene("peg_in_hole_state", {"goal.marker": True})
+    centre, widths = nominal_goal(spec)
+    np.testing.assert_allclose(centre, [0.0, 0.0, 0.01])  # the hole's bottom at the block's nominal place
+    np.testing.assert_allclose(widths, [0.2, 0.2, 0.0])
+    facts = scene_facts(spec)
+    assert 0.1 < facts.typical_goal_distance < 0.3  # from the peg's tip, not the hand
+    env = envkit.make(spec)
+    try:
+        env.reset(seed=0)
+        env.step(ZERO)
+    finally:
+        env.close()
