@@ -24,6 +24,9 @@ renderer is the default and the fallback.
 
 from __future__ import annotations
 
+import functools
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +34,30 @@ from contextlib import contextmanager
 import numpy as np
 
 from envkit.backends.bullet import p
+
+_EGL_PROBE = """
+import pkgutil, pybullet as p
+c = p.connect(p.DIRECT)
+assert p.loadPlugin(pkgutil.get_loader("eglRenderer").get_filename(), "_eglRendererPlugin") >= 0
+p.getCameraImage(8, 8, renderer=p.ER_BULLET_HARDWARE_OPENGL)
+print("envkit-egl-ok")
+"""
+
+
+@functools.cache
+def egl_usable() -> bool:
+    """Whether the eglRenderer plugin can render, tried once per process in a child process.
+
+    The plugin calls exit() when libEGL, a device or a GL context is missing, which
+    would kill the caller instead of letting it fall back to the Tiny renderer.
+    """
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _EGL_PROBE], capture_output=True, text=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "envkit-egl-ok" in out.stdout
 
 
 class BulletCamera:
@@ -57,12 +84,13 @@ class BulletCamera:
 
         loader = pkgutil.get_loader("eglRenderer")
         plugin = -1
-        if loader is not None:
+        if loader is not None and egl_usable():
             plugin = p.loadPlugin(loader.get_filename(), "_eglRendererPlugin", physicsClientId=self._cid)
         if plugin < 0:
             warnings.warn(
-                "observation.camera.renderer 'egl': pybullet's eglRenderer plugin could not load (it needs "
-                "libEGL and a GL driver, e.g. Debian packages libegl1 libgl1-mesa-dri); using the Tiny renderer",
+                "observation.camera.renderer 'egl': pybullet's eglRenderer plugin cannot render here (it needs "
+                "libEGL and a GL driver, e.g. Debian packages libegl1 libegl-mesa0 libgl1-mesa-dri); using the "
+                "Tiny renderer",
                 RuntimeWarning,
                 stacklevel=3,
             )
