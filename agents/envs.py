@@ -151,8 +151,9 @@ def info_value(info: dict[str, Any], key: str, i: int) -> Any | None:
 
 def info_terms(info: dict[str, Any], key: str, i: int) -> dict[str, float] | None:
     """A nested dict of per-term values (e.g. episode_reward_terms) for sub-env i."""
-    sub = info_value(info, key, i)
-    if sub is None:
+    sub = info.get(key)
+    mask = info.get("_" + key)
+    if not isinstance(sub, dict) or (mask is not None and not mask[i]):
         return None
     out = {}
     for name, arr in sub.items():
