@@ -182,6 +182,10 @@ class TD3Config(CommonConfig):
     """Number of critics; the target is the minimum over all of them (2 is TD3)."""
     critic_loss: str = "mse"
     """Critic regression loss: mse or huber (Task A used huber)."""
+    overlap_updates: bool = True
+    """With vec_env=async, run the gradient steps while the env subprocesses step: a step then
+    costs max(env, update) instead of their sum. The update samples the buffer without the one
+    transition in flight (one-step staleness, as in asynchronous actor-learner setups)."""
     save_replay_buffer: bool = True
     """Save the replay buffer beside the checkpoint so that resume continues with it."""
 

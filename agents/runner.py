@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 import yaml
+from gymnasium.vector import AsyncVectorEnv
 
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.config import CommonConfig, validate_config
@@ -156,7 +157,20 @@ class Run:
         `valid[i]` is False for the NEXT_STEP autoreset call of sub-env i (the call
         after its episode ended): that call ignored the action and is no transition.
         """
-        obs, reward, terminated, truncated, info = self.envs.step(self.action_scaler.to_env(policy_actions))
+        return self.step_wait() if self.step_async(policy_actions) else self._account(
+            *self.envs.step(self.action_scaler.to_env(policy_actions)))
+
+    def step_async(self, policy_actions: np.ndarray) -> bool:
+        """Start a step in the env subprocesses and return True; False (nothing sent) for sync envs."""
+        if not isinstance(self.envs, AsyncVectorEnv):
+            return False
+        self.envs.step_async(self.action_scaler.to_env(policy_actions))
+        return True
+
+    def step_wait(self):
+        return self._account(*self.envs.step_wait())
+
+    def _account(self, obs, reward, terminated, truncated, info):
         valid = ~self.prev_done
         done = terminated | truncated
         reward = np.asarray(reward, np.float64)

@@ -135,6 +135,12 @@ class TD3:
                 self._stat_sums[1] += actor_loss.detach()
             self._stat_counts[1] += 1
 
+    def train_steps(self) -> None:
+        self.actor.train()
+        self.critic.train()
+        for _ in range(self.cfg.gradient_steps):
+            self.update(self.sample())
+
     def pop_stats(self) -> dict[str, float]:
         sums = self._stat_sums.tolist()
         nc, na = self._stat_counts
@@ -164,17 +170,21 @@ class TD3:
         self.critic.train()
         while run.global_step < cfg.total_timesteps:
             actions = self.explore(obs)
-            next_obs, reward, terminated, truncated, valid, _ = run.step_envs(actions)
-            self.buffer.add(obs, actions, reward.astype(np.float32), next_obs, terminated, valid)
-            self.obs_norm.update({k: v[valid] for k, v in next_obs.items()} if not valid.all() else next_obs)
-            obs = next_obs
             self.vector_steps += 1
-
-            if run.global_step >= cfg.learning_starts and self.vector_steps % cfg.train_freq == 0:
-                self.actor.train()
-                self.critic.train()
-                for _ in range(cfg.gradient_steps):
-                    self.update(self.sample())
+            due = self.vector_steps % cfg.train_freq == 0
+            overlapped = (due and cfg.overlap_updates and run.global_step >= cfg.learning_starts
+                          and len(self.buffer) > 0 and run.step_async(actions))
+            if overlapped:
+                self.train_steps()  # while the env subprocesses step
+                next_obs, reward, terminated, truncated, valid, _ = run.step_wait()
+            else:
+                next_obs, reward, terminated, truncated, valid, _ = run.step_envs(actions)
+            self.buffer.add(obs, actions, reward.astype(np.float32), next_obs, terminated, valid)
+            if self.obs_norm.enabled:
+                self.obs_norm.update({k: v[valid] for k, v in next_obs.items()})
+            obs = next_obs
+            if due and not overlapped and run.global_step >= cfg.learning_starts:
+                self.train_steps()
 
             run.logger.progress(run.global_step)
             if run.global_step >= run.next_log:
