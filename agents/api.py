@@ -109,6 +109,7 @@ def train(
             from agents.td3 import TD3
 
             agent = TD3(run)
+        run.start()
         t0 = time.perf_counter()
         agent.learn()
         train_seconds = time.perf_counter() - t0

@@ -107,14 +107,8 @@ class Run:
         counters = self.checkpoint["counters"] if self.checkpoint else {}
         self.global_step: int = int(counters.get("global_step", 0))
         self.episode_count: int = int(counters.get("episodes", 0))
-        wall_offset = float(counters.get("wall_time", 0.0))
-        self._write_config()
-        self.logger = RunLogger(
-            self.run_dir, config.total_timesteps, quiet=quiet, tensorboard=config.tensorboard,
-            resume_step=self.global_step if self.checkpoint else None, wall_time_offset=wall_offset,
-            description=f"{algo} {describe_env(env)}",
-        )
-        self.logger.status("running", self.global_step)
+        self._wall_offset = float(counters.get("wall_time", 0.0))
+        self.logger: RunLogger | None = None
 
         n = config.n_envs
         self.ep_return = np.zeros(n, np.float64)
@@ -123,6 +117,18 @@ class Run:
         self.next_eval = self._next_multiple(config.eval_every)
         self.next_ckpt = self._next_multiple(config.checkpoint_every)
         self.next_log = self._next_multiple(config.log_every)
+
+    def start(self) -> None:
+        """Write config.yaml, open the logs (cut back to the checkpoint's step on resume) and mark
+        the run as running. Called once the agent is built and its checkpoint loaded, so that an
+        incompatible resume touches no file of the run."""
+        self._write_config()
+        self.logger = RunLogger(
+            self.run_dir, self.config.total_timesteps, quiet=self.quiet, tensorboard=self.config.tensorboard,
+            resume_step=self.global_step if self.checkpoint else None, wall_time_offset=self._wall_offset,
+            description=f"{self.algo} {describe_env(self.env_spec)}",
+        )
+        self.logger.status("running", self.global_step)
 
     def _next_multiple(self, every: int) -> int:
         if every <= 0:
@@ -242,6 +248,8 @@ class Run:
 
     # ------------------------------------------------------------------- end
     def fail(self, exc: BaseException) -> None:
+        if self.logger is None:  # failed before the run started: leave the run directory as it was
+            return
         if isinstance(exc, KeyboardInterrupt):
             msg = "interrupted"
         elif isinstance(exc, TrainingDivergedError):
@@ -252,7 +260,8 @@ class Run:
         self.logger.message(f"[red]run failed at step {self.global_step}: {msg.splitlines()[0]}")
 
     def close(self) -> None:
-        self.logger.close(self.global_step)
+        if self.logger is not None:
+            self.logger.close(self.global_step)
         self.envs.close()
         if self.eval_env is not None:
             self.eval_env.close()

@@ -45,7 +45,9 @@ PRESETS: dict[tuple[str, str], dict] = {
         exploration_noise=0.1, hidden_sizes=[256, 256], buffer_size=200_000,
     ),
     ("td3", "PandaReachDense-v3"): dict(
-        steps=5_000, learning_starts=1000, batch_size=256, learning_rate=1e-3, gamma=0.95, tau=0.005,
+        # envkit steps the env in a subprocess and overlaps it with the update (overlap_updates);
+        # SB3 has no such mode and runs its fastest (in-process) vec env.
+        steps=5_000, vec_env="async", learning_starts=1000, batch_size=256, learning_rate=1e-3, gamma=0.95, tau=0.005,
         exploration_noise=0.1, hidden_sizes=[256, 256], buffer_size=200_000,
     ),
 }
@@ -123,7 +125,7 @@ def worker_sb3(algo: str, env_id: str, seed: int, hp: dict, threads: int) -> dic
             device="cpu", verbose=0,
         )
     else:
-        venv = make_vec_env(_env_fn(env_id), n_envs=1, seed=seed)
+        venv = make_vec_env(_env_fn(env_id), n_envs=1, seed=seed)  # DummyVecEnv
         # SB3 acts in [-1, 1] and rescales, like envkit agents: noise std is in that scale.
         n_act = venv.action_space.shape[0]
         noise = NormalActionNoise(np.zeros(n_act), hp["exploration_noise"] * np.ones(n_act))

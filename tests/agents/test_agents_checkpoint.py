@@ -88,9 +88,12 @@ def test_missing_and_incompatible_checkpoints_are_clear_errors(tmp_path, fast):
         agents.evaluate(res.checkpoint, env=lambda: TargetEnv(image=True), episodes=1)
     with pytest.raises(agents.CheckpointError, match="trained with 'ppo'"):
         agents.train(lambda: TargetEnv(), "td3", {}, run_dir=tmp_path / "run", quiet=True, resume=True)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").glob("*.*")}
     with pytest.raises(agents.CheckpointError, match="does not fit"):
         agents.train(lambda: TargetEnv(), "ppo", {"hidden_sizes": [7]}, run_dir=tmp_path / "run", quiet=True,
                      resume=True)
+    # a refused resume leaves the run's files as they were (status stays completed)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").glob("*.*")} == before
 
 
 @pytest.mark.parametrize("algo", ["ppo", "td3"])

@@ -64,9 +64,9 @@ def test_ppo_smoke(tmp_path, fast, image):
 
 @pytest.mark.slow
 def test_ppo_improves_on_pendulum(tmp_path):
-    """From the untrained policy's ~-1200, PPO must gain clearly within 100k steps."""
-    cfg = dict(total_timesteps=100_000, n_envs=4, batch_size=4096, minibatch_size=64, learning_rate=1e-3,
-               gamma=0.9, eval_every=50_000, eval_episodes=10, tensorboard=False, checkpoint_every=0)
+    """From the untrained policy's ~-1300, PPO must gain clearly within 60k steps (~-250 expected)."""
+    cfg = dict(total_timesteps=60_000, n_envs=4, batch_size=4096, minibatch_size=64, learning_rate=1e-3,
+               gamma=0.9, eval_every=60_000, eval_episodes=10, tensorboard=False, checkpoint_every=0)
     res = agents.train("Pendulum-v1", "ppo", cfg, run_dir=tmp_path / "run", seed=0, quiet=True)
     evals = pd.read_csv(tmp_path / "run" / "eval.csv")
     first, last = evals["mean_return"].iloc[0], evals["mean_return"].iloc[-1]

@@ -23,6 +23,7 @@ def test_ppo_rollout_never_trains_on_the_reset_transition(tmp_path, fast, vec_en
     run = Run("ppo", lambda: CountingEnv(length=3), cfg, tmp_path / "run", seed=0, quiet=True, resume=False)
     try:
         agent = PPO(run)
+        run.start()
         agent.collect(run.reset_envs())
         buf = agent.buffer
         t = buf.obs["obs"][..., 0]
@@ -44,8 +45,10 @@ def test_ppo_rollout_never_trains_on_the_reset_transition(tmp_path, fast, vec_en
         run.close()
 
 
-def test_td3_replay_holds_only_real_transitions_and_episode_logs(tmp_path, fast):
-    cfg = dict(fast, n_envs=2, total_timesteps=60, learning_starts=1000, batch_size=8, buffer_size=100)
+@pytest.mark.parametrize("vec_env", ["sync", "async"])  # async also overlaps updates with env steps
+def test_td3_replay_holds_only_real_transitions_and_episode_logs(tmp_path, fast, vec_env):
+    cfg = dict(fast, n_envs=2, total_timesteps=60, learning_starts=20, batch_size=8, buffer_size=100,
+               vec_env=vec_env, hidden_sizes=[8])
     agents.train(lambda: CountingEnv(length=3), "td3", cfg, run_dir=tmp_path / "run", seed=0, quiet=True)
     with np.load(tmp_path / "run" / "checkpoints" / "replay.npz") as d:
         obs, nxt, term = d["obs/obs"], d["next_obs/obs"], d["terminated"]

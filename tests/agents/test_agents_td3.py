@@ -39,7 +39,7 @@ def test_td3_smoke(tmp_path, fast, image):
 @pytest.mark.slow
 def test_td3_learns_pendulum(tmp_path):
     """TD3 must reach a mean evaluation return > -400 on Pendulum-v1 within 15k steps."""
-    cfg = dict(total_timesteps=15_000, gamma=0.98, hidden_sizes=[256, 256], learning_starts=1000,
+    cfg = dict(total_timesteps=15_000, gamma=0.98, hidden_sizes=[64, 64], learning_starts=1000,
                eval_every=5000, eval_episodes=10, tensorboard=False, checkpoint_every=0)
     res = agents.train("Pendulum-v1", "td3", cfg, run_dir=tmp_path / "run", seed=0, quiet=True)
     assert res.final_eval["mean_return"] > -400, res.final_eval
