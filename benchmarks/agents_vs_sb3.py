@@ -51,16 +51,24 @@ PRESETS: dict[tuple[str, str], dict] = {
         exploration_noise=0.1, hidden_sizes=[256, 256], buffer_size=200_000,
     ),
 }
+# envkit's reach scene mirrors PandaReachDense-v3 (50 steps, dense -distance reward), so it
+# takes the same hyperparameters; run with --env envkit/reach-v0 once the core is merged.
+for _algo in ("ppo", "td3"):
+    PRESETS[(_algo, "envkit/reach-v0")] = dict(PRESETS[(_algo, "PandaReachDense-v3")])
 EVAL_EPISODES = 20
 EVAL_SEED = 10_000
 
 
 def _env_fn(env_id: str):
     def make():
-        if env_id.startswith("Panda"):
-            import panda_gym  # noqa: F401 - registers the ids
         import gymnasium as gym
 
+        if env_id.startswith("Panda"):
+            import panda_gym  # noqa: F401 - registers the ids
+        if env_id.startswith("envkit/") or env_id.endswith(".yaml"):
+            import envkit
+
+            return envkit.make(env_id)
         return gym.make(env_id)
 
     return make
@@ -192,7 +200,8 @@ def main() -> None:
     algos = ["ppo", "td3"] if args.algo == "all" else [args.algo]
     rows = []
     for algo in algos:
-        envs = [e for (a, e) in PRESETS if a == algo] if args.env == "all" else [args.env]
+        envs = ([e for (a, e) in PRESETS if a == algo and not e.startswith("envkit/")] if args.env == "all"
+                else [args.env])
         for env_id in envs:
             if (algo, env_id) not in PRESETS:
                 sys.exit(f"no preset for {algo} on {env_id}; add one to PRESETS")
