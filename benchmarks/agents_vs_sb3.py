@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,17 @@ PRESETS: dict[tuple[str, str], dict] = {
         exploration_noise=0.1, hidden_sizes=[256, 256], buffer_size=200_000,
     ),
 }
+# Variants "<env>@<name>": the same env with other settings. @1env is SB3's default PPO on one
+# in-process env (the configuration measured in measurements.md, 170-290 env-steps/s), where
+# the per-step overhead of the agent is not hidden behind saturated env subprocesses.
+PRESETS[("ppo", "PandaReachDense-v3@1env")] = dict(
+    steps=30_000, n_envs=1, vec_env="sync", batch_size=2048, minibatch_size=64, epochs=10,
+    learning_rate=3e-4, gamma=0.99, gae_lambda=0.95, clip_coef=0.2, ent_coef=0.0,
+    hidden_sizes=[64, 64], activation="tanh", normalize_obs=True,
+)
+# @sync: envkit TD3 without overlapping env steps and updates (both libraries in-process).
+PRESETS[("td3", "PandaReachDense-v3@sync")] = dict(PRESETS[("td3", "PandaReachDense-v3")], vec_env="sync")
+
 # envkit's reach scene mirrors PandaReachDense-v3 (50 steps, dense -distance reward), so it
 # takes the same hyperparameters; run with --env envkit/reach-v0 once the core is merged.
 for _algo in ("ppo", "td3"):
@@ -60,6 +72,8 @@ EVAL_SEED = 10_000
 
 
 def _env_fn(env_id: str):
+    env_id = env_id.split("@")[0]
+
     def make():
         import gymnasium as gym
 
@@ -72,6 +86,11 @@ def _env_fn(env_id: str):
         return gym.make(env_id)
 
     return make
+
+
+def _cpu_seconds(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def _evaluate(predict, env_id: str) -> dict:
@@ -99,10 +118,14 @@ def worker_ours(algo: str, env_id: str, seed: int, hp: dict, threads: int) -> di
     cfg = dict(hp, total_timesteps=steps, eval_every=0, eval_episodes=0, checkpoint_every=0,
                tensorboard=False, torch_threads=threads)
     with tempfile.TemporaryDirectory() as tmp:
-        res = agents.train(env_id, algo=algo, config=cfg, run_dir=Path(tmp) / "run", seed=seed, quiet=True)
+        cpu0 = _cpu_seconds(resource.RUSAGE_SELF)
+        res = agents.train(env_id.split("@")[0], algo=algo, config=cfg, run_dir=Path(tmp) / "run", seed=seed, quiet=True)
+        # CPU seconds of this process and of the (now closed) env subprocesses: a measure of
+        # cost that the other load on a shared machine does not distort as much as wall time.
+        cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu0 + _cpu_seconds(resource.RUSAGE_CHILDREN)
         wall = res.train_seconds  # the learning loop, as SB3's learn() below
         policy = agents.load_policy(res.checkpoint)
-    return {"steps": res.global_step, "train_seconds": wall, **_evaluate(policy.predict, env_id)}
+    return {"steps": res.global_step, "train_seconds": wall, "cpu_seconds": cpu, **_evaluate(policy.predict, env_id)}
 
 
 def worker_sb3(algo: str, env_id: str, seed: int, hp: dict, threads: int) -> dict:
@@ -144,9 +167,10 @@ def worker_sb3(algo: str, env_id: str, seed: int, hp: dict, threads: int) -> dic
             policy_kwargs=dict(net_arch=hp["hidden_sizes"]),
         )
         del low, high
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds(resource.RUSAGE_SELF)
     model.learn(total_timesteps=steps)
     wall = time.perf_counter() - t0
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu0
     norm = venv if isinstance(venv, VecNormalize) else None
 
     def predict(obs):
@@ -156,6 +180,7 @@ def worker_sb3(algo: str, env_id: str, seed: int, hp: dict, threads: int) -> dic
 
     out = {"steps": model.num_timesteps, "train_seconds": wall, **_evaluate(predict, env_id)}
     venv.close()
+    out["cpu_seconds"] = cpu + _cpu_seconds(resource.RUSAGE_CHILDREN)  # + closed SubprocVecEnv workers
     return out
 
 
@@ -185,8 +210,17 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="override the preset's step budget")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for both libraries")
     ap.add_argument("--out", default=None, help="append results as JSON lines to this file")
+    ap.add_argument("--table", default=None, metavar="RESULTS.jsonl", help="only print the table of a results file")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+
+    if args.table:
+        results = [json.loads(ln) for ln in Path(args.table).read_text().splitlines() if ln.strip()]
+        groups: dict[tuple[str, str], dict[str, list[dict]]] = {}
+        for r in results:
+            groups.setdefault((r["algo"], r["env"]), {"envkit": [], "sb3": []})[r["lib"]].append(r)
+        print_table([(a, e, res) for (a, e), res in groups.items()])
+        return
 
     if args.worker:
         w = json.loads(args.worker)
@@ -200,7 +234,8 @@ def main() -> None:
     algos = ["ppo", "td3"] if args.algo == "all" else [args.algo]
     rows = []
     for algo in algos:
-        envs = ([e for (a, e) in PRESETS if a == algo and not e.startswith("envkit/")] if args.env == "all"
+        envs = ([e for (a, e) in PRESETS if a == algo and not e.startswith("envkit/") and "@" not in e]
+                if args.env == "all"
                 else [args.env])
         for env_id in envs:
             if (algo, env_id) not in PRESETS:
@@ -217,16 +252,24 @@ def main() -> None:
                         with open(args.out, "a") as f:
                             f.write(json.dumps(r) + "\n")
             rows.append((algo, env_id, res))
+    print_table(rows)
 
-    print("\n| algo | env | lib | steps | env-steps/s mean [min, max] | speed-up | final eval return | final success |")
-    print("|---|---|---|---|---|---|---|---|")
+
+def print_table(rows: list) -> None:
+    print("\n| algo | env | lib | seeds | steps | env-steps/s (wall) mean [min, max] | speed-up (wall) "
+          "| env-steps per CPU-s | speed-up (CPU) | final eval return | final success |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for algo, env_id, res in rows:
         sps_sb3 = statistics.fmean(r["sps"] for r in res["sb3"])
+        cps_sb3 = [r["steps"] / r["cpu_seconds"] for r in res["sb3"] if r.get("cpu_seconds")]
         for lib in ("envkit", "sb3"):
             rs = res[lib]
             sps = [r["sps"] for r in rs]
-            print(f"| {algo} | {env_id} | {lib} | {rs[0]['steps']} | {_stats(sps)} | "
-                  f"{statistics.fmean(sps) / sps_sb3:.2f}x | {_stats([r['return'] for r in rs])} | "
+            cps = [r["steps"] / r["cpu_seconds"] for r in rs if r.get("cpu_seconds")]
+            cpu_cols = (f"{_stats(cps)} | {statistics.fmean(cps) / statistics.fmean(cps_sb3):.2f}x"
+                        if cps and cps_sb3 else "- | -")
+            print(f"| {algo} | {env_id} | {lib} | {len(rs)} | {rs[0]['steps']} | {_stats(sps)} | "
+                  f"{statistics.fmean(sps) / sps_sb3:.2f}x | {cpu_cols} | {_stats([r['return'] for r in rs])} | "
                   f"{_stats([r['success'] for r in rs])} |")
 
 
