@@ -34,8 +34,11 @@ EVAL_SEED_OFFSET = 1_000_003
 
 
 def default_run_dir(algo: str, env: EnvSpec) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(describe_env(env)).stem if isinstance(env, str) and env.endswith(".yaml")
-                  else describe_env(env))
+    """runs/<algo>-<env>-<time>; a scene path contributes its file stem."""
+    text = describe_env(env)
+    if text.endswith((".yaml", ".yml")):
+        text = Path(text).stem
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
     return Path("runs") / f"{algo}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
