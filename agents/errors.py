@@ -1,0 +1,17 @@
+"""Errors raised by the agents; all are EnvkitErrors, printed by the CLI without a traceback."""
+
+from __future__ import annotations
+
+from envkit.errors import ConfigError, EnvkitError
+
+__all__ = ["CheckpointError", "ConfigError", "TrainingDivergedError"]
+
+
+class CheckpointError(EnvkitError):
+    """A checkpoint that is missing, unreadable, or does not fit the env or the code."""
+
+
+class TrainingDivergedError(EnvkitError):
+    """A NaN or infinity in a loss or a parameter: the run stopped and is marked failed."""
+
+    exit_code = 3

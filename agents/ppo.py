@@ -1,0 +1,267 @@
+"""PPO with clipped surrogate, GAE and a Gaussian policy with learned state-independent log-std.
+
+Reading order: `PPO.collect` (one rollout into the buffer), `PPO.update` (the
+losses), `PPO.learn` (the loop). Shared run machinery (envs, logs, checkpoints,
+evaluation) lives in `agents.runner.Run`.
+
+Action bounds: the policy acts in [-1, 1]. A sample a ~ N(mu, sigma) is clipped to
+[-1, 1] and rescaled to the env's bounds only on its way to the env; the buffer
+keeps the unclipped sample and its exact log-probability, so the importance ratio
+is that of the distribution actually optimised (SB3's and CleanRL's choice; no
+tanh-squash correction is needed).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.buffers import RolloutBuffer
+from agents.checkpoint import rng_state, set_rng_state
+from agents.config import PPOConfig
+from agents.errors import CheckpointError
+from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
+from agents.normalization import ObsNormalizer, RewardScaler
+from agents.runner import Run, assert_finite
+from agents.spaces import ObsLayout
+
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Sum over action dimensions of log N(a; mean, exp(log_std))."""
+    z = (actions - mean) * torch.exp(-log_std)
+    return (-0.5 * z.pow(2) - log_std - LOG_SQRT_2PI).sum(-1)
+
+
+def ppo_losses(
+    mean: torch.Tensor,
+    log_std: torch.Tensor,
+    actions: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    clip_coef: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Clipped surrogate loss (to minimise), approximate KL, clip fraction and entropy.
+
+    The min of the unclipped and clipped objectives makes the loss a pessimistic
+    bound: once the ratio has moved by more than clip_coef in the advantage's
+    direction, the gradient through that sample is zero.
+    """
+    new_log_probs = gaussian_log_prob(actions, mean, log_std)
+    log_ratio = new_log_probs - old_log_probs
+    ratio = torch.exp(log_ratio)
+    pg_loss = torch.max(-advantages * ratio, -advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)).mean()
+    with torch.no_grad():
+        approx_kl = ((ratio - 1) - log_ratio).mean()  # Schulman's low-variance k3 estimator
+        clip_frac = ((ratio - 1.0).abs() > clip_coef).float().mean()
+    entropy = (log_std + 0.5 + LOG_SQRT_2PI).sum()  # state-independent std: same entropy everywhere
+    return pg_loss, approx_kl, clip_frac, entropy
+
+
+class PPOPolicyHead(nn.Module):
+    """Deterministic PPO action (the mean, clipped to [-1, 1]) for evaluation and export."""
+
+    def __init__(self, actor: GaussianActor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.actor(obs).clamp(-1.0, 1.0)
+
+
+def build_actor(layout: ObsLayout, act_dim: int, cfg: PPOConfig) -> GaussianActor:
+    return GaussianActor(layout, act_dim, cfg, cfg.init_log_std, cfg.ortho_init)
+
+
+def make_adam(params: list[nn.Parameter], lr: float, eps: float) -> torch.optim.Adam:
+    """Fused Adam (one kernel for all parameters) where the build supports it, else foreach."""
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # pragma: no cover - older torch / exotic device
+        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
+
+
+class PPO:
+    def __init__(self, run: Run) -> None:
+        cfg: PPOConfig = run.config  # type: ignore[assignment]
+        self.run, self.cfg, self.device = run, cfg, run.device
+        self.actor = build_actor(run.layout, run.act_dim, cfg).to(self.device)
+        self.critic = ValueCritic(run.layout, cfg, cfg.ortho_init).to(self.device)
+        self.params = list(self.actor.parameters()) + list(self.critic.parameters())
+        self.optimizer = make_adam(self.params, cfg.learning_rate, eps=1e-5)
+        self.obs_norm = ObsNormalizer(run.layout, cfg.normalize_obs, cfg.clip_obs)
+        self.reward_scaler = RewardScaler(cfg.n_envs, cfg.gamma, cfg.clip_reward) if cfg.normalize_reward else None
+        self.n_steps = cfg.batch_size // cfg.n_envs
+        self.buffer = RolloutBuffer(run.layout, run.act_dim, self.n_steps, cfg.n_envs, self.device)
+        self.updates = 0
+        if run.checkpoint is not None:
+            self.load_state_dict(run.checkpoint)
+
+    # ------------------------------------------------------------------ acting
+    @torch.no_grad()
+    def act_deterministic(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Mean action in [-1, 1] for raw (unnormalised) observations; used by evaluation."""
+        self.actor.eval()
+        o = obs_to_tensor(self.obs_norm.normalize(obs), self.device)
+        return self.actor(o).clamp(-1.0, 1.0).cpu().numpy()
+
+    # -------------------------------------------------------------- collection
+    @torch.no_grad()
+    def collect(self, obs_n: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Fill the buffer with n_steps vector steps from normalised obs `obs_n`; return the next obs."""
+        run, buf = self.run, self.buffer
+        self.actor.eval()
+        self.critic.eval()
+        buf.reset()
+        log_std = self.actor.log_std
+        std = torch.exp(log_std)
+        for _ in range(self.n_steps):
+            buf.add_obs(obs_n)
+            o = obs_to_tensor(obs_n, self.device)
+            mean = self.actor(o)
+            action = mean + std * torch.randn_like(mean)
+            log_prob = gaussian_log_prob(action, mean, log_std)
+            value = self.critic(o)
+            action_np = action.cpu().numpy()
+            next_obs, reward, terminated, truncated, valid, _ = run.step_envs(action_np)
+            if self.reward_scaler is not None:
+                reward = self.reward_scaler(reward, terminated | truncated, valid)
+            buf.add_step(action_np, log_prob.cpu().numpy(), value.cpu().numpy(), reward, terminated, truncated, valid)
+            self.obs_norm.update(next_obs)
+            obs_n = self.obs_norm.normalize(next_obs)
+            run.logger.progress(run.global_step)
+        last_values = self.critic(obs_to_tensor(obs_n, self.device)).cpu().numpy()
+        buf.compute_returns_and_advantages(last_values, self.cfg.gamma, self.cfg.gae_lambda)
+        return obs_n
+
+    # ------------------------------------------------------------------ update
+    def update(self) -> dict[str, float]:
+        cfg = self.cfg
+        if cfg.anneal_lr:
+            frac = max(1.0 - self.updates / -(-cfg.total_timesteps // cfg.batch_size), 0.0)
+            for g in self.optimizer.param_groups:
+                g["lr"] = frac * cfg.learning_rate
+        self.actor.train()
+        self.critic.train()
+        b = self.buffer.flat_valid()
+        n = b.actions.shape[0]
+        sums = torch.zeros(5)  # pg, value, entropy, approx_kl, clip_frac
+        n_minibatches = 0
+        epochs_done = 0
+        for _ in range(cfg.epochs):
+            perm = torch.randperm(n)
+            epoch_kl = torch.zeros(())
+            epoch_mb = 0
+            for start in range(0, n, cfg.minibatch_size):
+                idx = perm[start:start + cfg.minibatch_size]
+                if idx.numel() < 2 and n >= 2:
+                    continue  # a 1-sample minibatch has no advantage std
+                obs = {k: v[idx] for k, v in b.obs.items()}
+                adv = b.advantages[idx]
+                if cfg.normalize_advantages:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+
+                mean = self.actor(obs)
+                pg_loss, approx_kl, clip_frac, entropy = ppo_losses(
+                    mean, self.actor.log_std, b.actions[idx], b.log_probs[idx], adv, cfg.clip_coef)
+
+                values = self.critic(obs)
+                if cfg.value_clip is not None:
+                    old_v = b.values[idx]
+                    v_clipped = old_v + torch.clamp(values - old_v, -cfg.value_clip, cfg.value_clip)
+                    v_loss = 0.5 * torch.max((values - b.returns[idx]) ** 2, (v_clipped - b.returns[idx]) ** 2).mean()
+                else:
+                    v_loss = 0.5 * ((values - b.returns[idx]) ** 2).mean()
+
+                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+                self.optimizer.step()
+
+                with torch.no_grad():
+                    sums += torch.stack([pg_loss.detach(), v_loss.detach(), entropy.detach(), approx_kl, clip_frac])
+                    epoch_kl += approx_kl
+                n_minibatches += 1
+                epoch_mb += 1
+            epochs_done += 1
+            if cfg.target_kl is not None and epoch_mb and float(epoch_kl) / epoch_mb > cfg.target_kl:
+                break
+        self.updates += 1
+        means = (sums / max(n_minibatches, 1)).tolist()
+        stats = {
+            "policy_loss": means[0], "value_loss": means[1], "entropy": means[2],
+            "approx_kl": means[3], "clip_fraction": means[4],
+        }
+        for k in ("policy_loss", "value_loss"):
+            assert_finite(k, stats[k], self.run.global_step)
+        ret, val = b.returns.numpy(), b.values.numpy()
+        var_ret = float(np.var(ret))
+        stats.update(
+            explained_variance=float("nan") if var_ret == 0 else 1.0 - float(np.var(ret - val)) / var_ret,
+            std=float(torch.exp(self.actor.log_std.detach()).mean()),
+            learning_rate=self.optimizer.param_groups[0]["lr"],
+            epochs=epochs_done, batch_transitions=n, updates=self.updates,
+        )
+        return stats
+
+    # -------------------------------------------------------------------- loop
+    def learn(self) -> None:
+        run, cfg = self.run, self.cfg
+        obs = run.reset_envs()
+        self.obs_norm.update(obs)
+        obs_n = self.obs_norm.normalize(obs)
+        run.logger.mark_speed(run.global_step)
+        if run.global_step == 0:
+            run.maybe_evaluate(self.act_deterministic, final=True)  # the untrained baseline
+        # The budget is counted in rollouts, as SB3 does: ceil(total / batch_size) of them. The
+        # autoreset calls inside a rollout are masked, so global_step (real transitions)
+        # ends slightly below total_timesteps rather than one whole batch above it.
+        n_rollouts = -(-cfg.total_timesteps // cfg.batch_size)
+        while self.updates < n_rollouts:
+            obs_n = self.collect(obs_n)
+            stats = self.update()
+            if run.global_step >= run.next_log or self.updates == n_rollouts:
+                run.next_log = run._next_multiple(cfg.log_every)
+                run.logger.train_stats(run.global_step, stats)
+            run.maybe_evaluate(self.act_deterministic)
+            if run.checkpoint_due():
+                run.save(self.state_dict(), self.modules())
+        if run.logger.last_eval is None or run.logger.last_eval["global_step"] != run.global_step:
+            run.maybe_evaluate(self.act_deterministic, final=True)
+        run.save(self.state_dict(), self.modules(), final=True)
+
+    # ------------------------------------------------------------- checkpoints
+    def modules(self) -> dict[str, nn.Module]:
+        return {"actor": self.actor, "critic": self.critic}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "models": {"actor": self.actor.state_dict(), "critic": self.critic.state_dict()},
+            "optimizers": {"optimizer": self.optimizer.state_dict()},
+            "obs_normalizer": self.obs_norm.state_dict(),
+            "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
+            "algo_counters": {"updates": self.updates},
+            "rng": rng_state(self.run.np_rng),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.actor.load_state_dict(state["models"]["actor"])
+            self.critic.load_state_dict(state["models"]["critic"])
+            self.optimizer.load_state_dict(state["optimizers"]["optimizer"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(
+                f"Checkpoint {state.get('path')} does not fit this PPO config/env (network shapes differ): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        self.obs_norm.load_state_dict(state["obs_normalizer"])
+        if self.reward_scaler is not None and state.get("reward_scaler"):
+            self.reward_scaler.load_state_dict(state["reward_scaler"])
+        self.updates = int(state["algo_counters"]["updates"])
+        set_rng_state(state["rng"], self.run.np_rng)

@@ -1,0 +1,317 @@
+"""What every training run does around the algorithm (SB3's BaseAlgorithm, without the inheritance).
+
+`Run` owns the environments, the run directory, the logger, episode bookkeeping,
+evaluation, checkpoint scheduling and failure handling. The algorithm modules
+(`ppo.py`, `td3.py`) own only collection and the update, so each reads top to
+bottom in one file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+from gymnasium.vector import AsyncVectorEnv
+
+from agents.checkpoint import load_checkpoint, save_checkpoint
+from agents.config import CommonConfig, validate_config
+from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
+from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
+from agents.logger import RunLogger
+from agents.spaces import ActionScaler, as_dict, check_action_space, obs_layout
+
+EVAL_SEED_OFFSET = 1_000_003
+
+
+def default_run_dir(algo: str, env: EnvSpec) -> Path:
+    """runs/<algo>-<env>-<time>; a scene path contributes its file stem."""
+    text = describe_env(env)
+    if text.endswith((".yaml", ".yml")):
+        text = Path(text).stem
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+    return Path("runs") / f"{algo}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def assert_finite(name: str, value: float | torch.Tensor, global_step: int) -> None:
+    v = float(value)
+    if not np.isfinite(v):
+        raise TrainingDivergedError(
+            f"Training diverged: {name} became {v} at step {global_step}. The run is marked failed "
+            "and the last good checkpoint is kept. Typical causes: a learning rate too high, rewards "
+            "of huge magnitude (try normalize_reward or rescale the reward terms), or NaN/inf "
+            "in the environment's observations or rewards."
+        )
+
+
+def params_finite(modules: dict[str, torch.nn.Module]) -> str | None:
+    """Name of the first module whose parameters are not all finite, else None."""
+    for name, m in modules.items():
+        for p in m.parameters():
+            if not torch.isfinite(p).all():
+                return name
+    return None
+
+
+class Run:
+    """Shared machinery of one training run (environments, logs, checkpoints, evaluation)."""
+
+    def __init__(
+        self,
+        algo: str,
+        env: EnvSpec,
+        config: CommonConfig,
+        run_dir: str | os.PathLike | None,
+        seed: int,
+        quiet: bool,
+        resume: bool,
+    ) -> None:
+        validate_config(config)
+        self.algo, self.env_spec, self.config, self.seed, self.quiet = algo, env, config, int(seed), quiet
+        self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(algo, env)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.checkpoint: dict[str, Any] | None = None
+        if resume:
+            last = self.ckpt_dir / "last.pt"
+            if not last.is_file():
+                raise CheckpointError(f"Cannot resume: {last} does not exist (no checkpoint was written in "
+                                      f"{self.run_dir}). Start a new run instead.")
+            self.checkpoint = load_checkpoint(last)
+            if self.checkpoint["algo"] != algo:
+                raise CheckpointError(f"Cannot resume {last} with algo {algo!r}: it was trained with "
+                                      f"{self.checkpoint['algo']!r}.")
+        elif (self.run_dir / "status.json").exists():
+            raise ConfigError(f"Run directory {self.run_dir} already holds a run (status.json exists). "
+                              "Pass resume=True (CLI: --resume) to continue it, or choose another run directory.")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+
+        torch.set_num_threads(config.torch_threads)
+        self.device = torch.device(config.device)
+        self.np_rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+
+        self.env_fn: Callable[[], gym.Env] = make_env_fn(env)
+        self.envs = make_vec_env(self.env_fn, config.n_envs, config.vec_env)
+        self.eval_env: gym.Env | None = None
+        self.layout = obs_layout(self.envs.single_observation_space)
+        self.action_space = check_action_space(self.envs.single_action_space)
+        self.act_dim = int(self.action_space.shape[0])
+        self.action_scaler = ActionScaler(self.action_space)
+
+        counters = self.checkpoint["counters"] if self.checkpoint else {}
+        self.global_step: int = int(counters.get("global_step", 0))
+        self.episode_count: int = int(counters.get("episodes", 0))
+        self._wall_offset = float(counters.get("wall_time", 0.0))
+        self.logger: RunLogger | None = None
+
+        n = config.n_envs
+        self.ep_return = np.zeros(n, np.float64)
+        self.ep_length = np.zeros(n, np.int64)
+        self.prev_done = np.zeros(n, np.bool_)
+        self.next_eval = self._next_multiple(config.eval_every)
+        self.next_ckpt = self._next_multiple(config.checkpoint_every)
+        self.next_log = self._next_multiple(config.log_every)
+
+    def start(self) -> None:
+        """Write config.yaml, open the logs (cut back to the checkpoint's step on resume) and mark
+        the run as running. Called once the agent is built and its checkpoint loaded, so that an
+        incompatible resume touches no file of the run."""
+        self._write_config()
+        self.logger = RunLogger(
+            self.run_dir, self.config.total_timesteps, quiet=self.quiet, tensorboard=self.config.tensorboard,
+            resume_step=self.global_step if self.checkpoint else None, wall_time_offset=self._wall_offset,
+            description=f"{self.algo} {describe_env(self.env_spec)}",
+        )
+        self.logger.status("running", self.global_step)
+
+    def _next_multiple(self, every: int) -> int:
+        if every <= 0:
+            return 1 << 62
+        return (self.global_step // every + 1) * every
+
+    def _write_config(self) -> None:
+        data = {
+            "algo": self.algo,
+            "env": describe_env(self.env_spec),
+            "seed": self.seed,
+            "agent": dataclasses.asdict(self.config),
+            "obs_layout": {k: list(v) for k, v in self.layout.shapes.items()},
+            "action_dim": self.act_dim,
+            "torch_version": str(torch.__version__),
+        }
+        tmp = self.run_dir / ".config.yaml.tmp"
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+        os.replace(tmp, self.run_dir / "config.yaml")
+
+    # ---------------------------------------------------------------- env steps
+    def reset_envs(self) -> dict[str, np.ndarray]:
+        seed = self.seed if self.checkpoint is None else self.seed + 7919 * (self.episode_count + 1)
+        obs, _ = self.envs.reset(seed=seed)
+        self.envs.action_space.seed(seed)
+        self.prev_done[:] = False
+        return as_dict(obs, self.layout)
+
+    def step_envs(self, policy_actions: np.ndarray):
+        """Step with actions in [-1, 1]; returns obs, reward, terminated, truncated, valid, info.
+
+        `valid[i]` is False for the NEXT_STEP autoreset call of sub-env i (the call
+        after its episode ended): that call ignored the action and is no transition.
+        """
+        return self.step_wait() if self.step_async(policy_actions) else self._account(
+            *self.envs.step(self.action_scaler.to_env(policy_actions)))
+
+    def step_async(self, policy_actions: np.ndarray) -> bool:
+        """Start a step in the env subprocesses and return True; False (nothing sent) for sync envs."""
+        if not isinstance(self.envs, AsyncVectorEnv):
+            return False
+        self.envs.step_async(self.action_scaler.to_env(policy_actions))
+        return True
+
+    def step_wait(self):
+        return self._account(*self.envs.step_wait())
+
+    def _account(self, obs, reward, terminated, truncated, info):
+        valid = ~self.prev_done
+        done = terminated | truncated
+        reward = np.asarray(reward, np.float64)
+        self.ep_return += np.where(valid, reward, 0.0)
+        self.ep_length += valid
+        self.global_step += int(valid.sum())
+        if done.any():
+            for i in np.flatnonzero(done):
+                self._end_episode(i, info)
+        self.prev_done = done
+        return as_dict(obs, self.layout), reward, terminated, truncated, valid, info
+
+    def _end_episode(self, i: int, info: dict[str, Any]) -> None:
+        self.episode_count += 1
+        success = info_value(info, "is_success", i)
+        self.logger.episode(
+            self.global_step, self.episode_count, float(self.ep_return[i]), int(self.ep_length[i]),
+            None if success is None else float(success), info_terms(info, "episode_reward_terms", i),
+        )
+        self.ep_return[i] = 0.0
+        self.ep_length[i] = 0
+
+    # ------------------------------------------------------------- evaluation
+    def maybe_evaluate(self, act: Callable[[dict[str, np.ndarray]], np.ndarray], final: bool = False) -> None:
+        if self.config.eval_episodes <= 0:
+            return
+        if not final and self.global_step < self.next_eval:
+            return
+        self.next_eval = self._next_multiple(self.config.eval_every)
+        if self.eval_env is None:
+            self.eval_env = self.env_fn()
+        result = run_episodes(self.eval_env, act, self.layout, self.action_scaler, self.config.eval_episodes,
+                              seed=self.seed + EVAL_SEED_OFFSET)
+        result.pop("returns", None)
+        self.logger.evaluation(self.global_step, result)
+        self.last_eval = result
+
+    last_eval: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------ checkpoints
+    def checkpoint_due(self) -> bool:
+        return self.global_step >= self.next_ckpt
+
+    def save(self, payload: dict[str, Any], modules: dict[str, torch.nn.Module], final: bool = False) -> None:
+        """Save only finite parameters: a diverged model never overwrites the last good checkpoint."""
+        bad = params_finite(modules)
+        if bad is not None:
+            raise TrainingDivergedError(
+                f"Training diverged: the parameters of {bad} are not finite at step {self.global_step}. "
+                "The run is marked failed and the last good checkpoint is kept."
+            )
+        self.next_ckpt = self._next_multiple(self.config.checkpoint_every)
+        full = {
+            "algo": self.algo,
+            "config": dataclasses.asdict(self.config),
+            "env": describe_env(self.env_spec),
+            "seed": self.seed,
+            "observation_space": self.envs.single_observation_space,
+            "action_space": self.action_space,
+            "counters": {"global_step": self.global_step, "episodes": self.episode_count,
+                         "wall_time": self.logger.wall_time},
+            **payload,
+        }
+        self.logger.flush()
+        save_checkpoint(self.ckpt_dir / "last.pt", full)
+        if final:
+            save_checkpoint(self.ckpt_dir / "final.pt", full)
+        self.logger.status("running" if not final else "completed", self.global_step)
+
+    # ------------------------------------------------------------------- end
+    def fail(self, exc: BaseException) -> None:
+        if self.logger is None:  # failed before the run started: leave the run directory as it was
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            msg = "interrupted"
+        elif isinstance(exc, TrainingDivergedError):
+            msg = str(exc)
+        else:
+            msg = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+        self.logger.status("failed", self.global_step, msg)
+        self.logger.message(f"[red]run failed at step {self.global_step}: {msg.splitlines()[0]}")
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close(self.global_step)
+        self.envs.close()
+        if self.eval_env is not None:
+            self.eval_env.close()
+
+
+def run_episodes(
+    env: gym.Env,
+    act: Callable[[dict[str, np.ndarray]], np.ndarray],
+    layout,
+    scaler: ActionScaler,
+    episodes: int,
+    seed: int,
+    frames: list | None = None,
+) -> dict[str, Any]:
+    """Run `episodes` episodes with fixed seeds (seed, seed + 1, ...); `act` maps one
+    observation dict (batch of 1) to actions in [-1, 1]. Frames are appended when given."""
+    returns, lengths, successes = [], [], []
+
+    def render() -> None:
+        try:
+            frames.append(env.render())  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - renderers fail in many ways (no pygame, no display)
+            raise ConfigError(f"The env cannot render rgb_array frames for a video: {exc}") from None
+
+    for j in range(episodes):
+        obs, info = env.reset(seed=seed + j)
+        if frames is not None:
+            render()
+        ret, length, done = 0.0, 0, False
+        while not done:
+            o = {k: np.expand_dims(v, 0) for k, v in as_dict(obs, layout).items()}
+            action = scaler.to_env(act(o)[0])
+            obs, r, term, trunc, info = env.step(action)
+            ret += float(r)
+            length += 1
+            done = bool(term or trunc)
+            if frames is not None:
+                render()
+        returns.append(ret)
+        lengths.append(length)
+        if "is_success" in info:
+            successes.append(float(info["is_success"]))
+    return {
+        "episodes": episodes,
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "success_rate": float(np.mean(successes)) if successes else float("nan"),
+        "mean_length": float(np.mean(lengths)),
+        "returns": returns,
+    }

@@ -1,0 +1,244 @@
+"""TD3: twin critics with clipped double-Q, delayed actor updates, target-policy smoothing.
+
+Reading order: `TD3.update` (the losses), `TD3.learn` (the loop). Shared run
+machinery lives in `agents.runner.Run`.
+
+Bootstrapping: the target is r + gamma * (1 - terminated) * min_i Q'_i(s', a').
+Only a real termination zeroes the bootstrap; at a time-limit truncation s' is the
+episode's final observation (gymnasium 1.x NEXT_STEP autoreset returns it from the
+step that ended the episode) and is bootstrapped like any other state. The
+autoreset call that follows is not a transition and is never stored.
+
+Speed: the critics are one `QEnsemble` (batched matmuls), targets are updated
+with one fused `_foreach_lerp_`, Adam is fused, the actor loss computes no critic
+weight gradients, and losses are read back (`.item()`) only when logged.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.buffers import ReplayBatch, ReplayBuffer
+from agents.checkpoint import rng_state, set_rng_state
+from agents.config import TD3Config
+from agents.errors import CheckpointError
+from agents.networks import DeterministicActor, QEnsemble, obs_to_tensor
+from agents.normalization import ObsNormalizer
+from agents.ppo import make_adam
+from agents.runner import Run, assert_finite
+from agents.spaces import ObsLayout
+
+
+def build_actor(layout: ObsLayout, act_dim: int, cfg: TD3Config) -> DeterministicActor:
+    return DeterministicActor(layout, act_dim, cfg)
+
+
+def td3_target(
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    next_q: torch.Tensor,
+    gamma: float,
+) -> torch.Tensor:
+    """r + gamma (1 - terminated) min_i Q'_i: `next_q` is (n_critics, B); truncation is not an input."""
+    return rewards + gamma * (1.0 - terminated) * next_q.min(dim=0).values
+
+
+class TD3:
+    def __init__(self, run: Run) -> None:
+        cfg: TD3Config = run.config  # type: ignore[assignment]
+        self.run, self.cfg, self.device = run, cfg, run.device
+        self.actor = build_actor(run.layout, run.act_dim, cfg).to(self.device)
+        self.critic = QEnsemble(run.layout, run.act_dim, cfg, cfg.n_critics).to(self.device)
+        self.actor_target = copy.deepcopy(self.actor).eval().requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).eval().requires_grad_(False)
+        self.actor_opt = make_adam(list(self.actor.parameters()), cfg.learning_rate, eps=1e-8)
+        self.critic_opt = make_adam(list(self.critic.parameters()), cfg.critic_learning_rate or cfg.learning_rate,
+                                    eps=1e-8)
+        self._online = list(self.actor.parameters()) + list(self.critic.parameters())
+        self._target = list(self.actor_target.parameters()) + list(self.critic_target.parameters())
+        self.obs_norm = ObsNormalizer(run.layout, cfg.normalize_obs, cfg.clip_obs)
+        self.buffer = ReplayBuffer(run.layout, run.act_dim, cfg.buffer_size, seed=run.seed)
+        self.critic_updates = 0
+        self.vector_steps = 0
+        self._stat_sums = torch.zeros(3)  # critic loss, actor loss, mean Q
+        self._stat_counts = [0, 0]
+        if run.checkpoint is not None:
+            self.load_state_dict(run.checkpoint)
+
+    # ------------------------------------------------------------------ acting
+    @torch.no_grad()
+    def act_deterministic(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        self.actor.eval()
+        return self.actor(obs_to_tensor(self.obs_norm.normalize(obs), self.device)).cpu().numpy()
+
+    def explore(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Uniform random actions before learning_starts, then the actor plus Gaussian noise."""
+        rng, cfg, n = self.run.np_rng, self.cfg, self.cfg.n_envs
+        if self.run.global_step < cfg.learning_starts:
+            return rng.uniform(-1.0, 1.0, (n, self.run.act_dim)).astype(np.float32)
+        action = self.act_deterministic(obs)
+        if cfg.exploration_noise > 0:
+            noise = rng.normal(0.0, cfg.exploration_noise, action.shape)
+            if cfg.exploration_noise_prob < 1.0:
+                noise *= (rng.random(n) < cfg.exploration_noise_prob)[:, None]
+            action = np.clip(action + noise, -1.0, 1.0).astype(np.float32)
+        return action
+
+    # ------------------------------------------------------------------ update
+    def sample(self) -> ReplayBatch:
+        obs, actions, rewards, next_obs, terminated = self.buffer.sample_numpy(self.cfg.batch_size)
+        d = self.device
+        return ReplayBatch(
+            obs=obs_to_tensor(self.obs_norm.normalize(obs), d),
+            actions=torch.from_numpy(actions).to(d),
+            rewards=torch.from_numpy(rewards).to(d),
+            next_obs=obs_to_tensor(self.obs_norm.normalize(next_obs), d),
+            terminated=torch.from_numpy(terminated).to(d),
+        )
+
+    def update(self, b: ReplayBatch) -> None:
+        cfg = self.cfg
+        # Critic: regress every Q_i on the clipped double-Q target with target-policy smoothing.
+        with torch.no_grad():
+            noise = (torch.randn_like(b.actions) * cfg.target_policy_noise).clamp_(
+                -cfg.target_noise_clip, cfg.target_noise_clip)
+            next_actions = (self.actor_target(b.next_obs) + noise).clamp_(-1.0, 1.0)
+            target = td3_target(b.rewards, b.terminated, self.critic_target(b.next_obs, next_actions), cfg.gamma)
+        q = self.critic(b.obs, b.actions)  # (n_critics, B)
+        if cfg.critic_loss == "huber":
+            critic_loss = F.smooth_l1_loss(q, target.expand_as(q), reduction="none").mean(1).sum()
+        else:
+            critic_loss = (q - target).pow(2).mean(1).sum()
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_opt.step()
+        self.critic_updates += 1
+        with torch.no_grad():
+            self._stat_sums[0] += critic_loss.detach()
+            self._stat_sums[2] += q.detach()[0].mean()
+        self._stat_counts[0] += 1
+
+        # Actor and targets, every policy_delay critic updates: maximise Q_1(s, pi(s)).
+        if self.critic_updates % cfg.policy_delay == 0:
+            actor_loss = -self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True).mean()
+            self.actor_opt.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_opt.step()
+            with torch.no_grad():
+                torch._foreach_lerp_(self._target, self._online, cfg.tau)
+                self._stat_sums[1] += actor_loss.detach()
+            self._stat_counts[1] += 1
+
+    def train_steps(self) -> None:
+        self.actor.train()
+        self.critic.train()
+        for _ in range(self.cfg.gradient_steps):
+            self.update(self.sample())
+
+    def pop_stats(self) -> dict[str, float]:
+        sums = self._stat_sums.tolist()
+        nc, na = self._stat_counts
+        stats = {
+            "critic_loss": sums[0] / nc if nc else float("nan"),
+            "actor_loss": sums[1] / na if na else float("nan"),
+            "q_mean": sums[2] / nc if nc else float("nan"),
+            "critic_updates": self.critic_updates,
+            "buffer_size": len(self.buffer),
+        }
+        if nc:
+            assert_finite("critic_loss", stats["critic_loss"], self.run.global_step)
+        if na:
+            assert_finite("actor_loss", stats["actor_loss"], self.run.global_step)
+        self._stat_sums.zero_()
+        self._stat_counts = [0, 0]
+        return stats
+
+    # -------------------------------------------------------------------- loop
+    def learn(self) -> None:
+        run, cfg = self.run, self.cfg
+        obs = run.reset_envs()
+        run.logger.mark_speed(run.global_step)
+        if run.global_step == 0:
+            run.maybe_evaluate(self.act_deterministic, final=True)
+        self.actor.train()
+        self.critic.train()
+        while run.global_step < cfg.total_timesteps:
+            actions = self.explore(obs)
+            self.vector_steps += 1
+            due = self.vector_steps % cfg.train_freq == 0
+            overlapped = (due and cfg.overlap_updates and run.global_step >= cfg.learning_starts
+                          and len(self.buffer) > 0 and run.step_async(actions))
+            if overlapped:
+                self.train_steps()  # while the env subprocesses step
+                next_obs, reward, terminated, truncated, valid, _ = run.step_wait()
+            else:
+                next_obs, reward, terminated, truncated, valid, _ = run.step_envs(actions)
+            self.buffer.add(obs, actions, reward.astype(np.float32), next_obs, terminated, valid)
+            if self.obs_norm.enabled:
+                self.obs_norm.update({k: v[valid] for k, v in next_obs.items()})
+            obs = next_obs
+            if due and not overlapped and run.global_step >= cfg.learning_starts:
+                self.train_steps()
+
+            run.logger.progress(run.global_step)
+            if run.global_step >= run.next_log:
+                run.next_log = run._next_multiple(cfg.log_every)
+                run.logger.train_stats(run.global_step, self.pop_stats())
+            run.maybe_evaluate(self.act_deterministic)
+            if run.checkpoint_due():
+                self.pop_stats()  # NaN check before anything is saved
+                self.save(final=False)
+        self.pop_stats()
+        if run.logger.last_eval is None or run.logger.last_eval["global_step"] != run.global_step:
+            run.maybe_evaluate(self.act_deterministic, final=True)
+        self.save(final=True)
+
+    # ------------------------------------------------------------- checkpoints
+    def modules(self) -> dict[str, nn.Module]:
+        return {"actor": self.actor, "critic": self.critic}
+
+    def save(self, final: bool) -> None:
+        from agents.checkpoint import save_arrays_atomic
+
+        self.run.save(self.state_dict(), self.modules(), final=final)
+        if self.cfg.save_replay_buffer:
+            save_arrays_atomic(self.run.ckpt_dir / "replay.npz", self.buffer.state_dict())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "models": {
+                "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+                "actor_target": self.actor_target.state_dict(), "critic_target": self.critic_target.state_dict(),
+            },
+            "optimizers": {"actor": self.actor_opt.state_dict(), "critic": self.critic_opt.state_dict()},
+            "obs_normalizer": self.obs_norm.state_dict(),
+            "algo_counters": {"critic_updates": self.critic_updates, "vector_steps": self.vector_steps},
+            "rng": {**rng_state(self.run.np_rng), "buffer": self.buffer.rng.bit_generator.state},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            for name in ("actor", "critic", "actor_target", "critic_target"):
+                getattr(self, name).load_state_dict(state["models"][name])
+            self.actor_opt.load_state_dict(state["optimizers"]["actor"])
+            self.critic_opt.load_state_dict(state["optimizers"]["critic"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(
+                f"Checkpoint {state.get('path')} does not fit this TD3 config/env (network shapes differ): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        self.obs_norm.load_state_dict(state["obs_normalizer"])
+        self.critic_updates = int(state["algo_counters"]["critic_updates"])
+        self.vector_steps = int(state["algo_counters"]["vector_steps"])
+        set_rng_state(state["rng"], self.run.np_rng)
+        self.buffer.rng.bit_generator.state = state["rng"]["buffer"]
+        replay = self.run.ckpt_dir / "replay.npz"
+        if self.cfg.save_replay_buffer and replay.is_file():
+            with np.load(replay) as data:
+                self.buffer.load_state_dict(dict(data))

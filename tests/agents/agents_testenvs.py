@@ -1,0 +1,80 @@
+"""Tiny envs for the agents tests: fast, deterministic, and with known structure."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class CountingEnv(gym.Env):
+    """obs = [t, episode_id]; episodes of `length` steps end by truncation (or termination
+    when `terminate` is set). Reward = t after the step, so returns are known exactly.
+    `info` follows the envkit contract (is_success, reward_terms, episode_reward_terms)."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, length: int = 3, terminate: bool = False) -> None:
+        self.observation_space = gym.spaces.Box(-1e6, 1e6, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.length, self.terminate = length, terminate
+        self.episode = -1
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.episode += 1
+        return np.array([0, self.episode], np.float32), {"is_success": False}
+
+    def step(self, action):
+        self.t += 1
+        end = self.t >= self.length
+        info = {"is_success": bool(end and self.episode % 2 == 0), "reward_terms": {"time": float(self.t)}}
+        if end:
+            info["episode_reward_terms"] = {"time": float(sum(range(1, self.t + 1)))}
+        obs = np.array([self.t, self.episode], np.float32)
+        return obs, float(self.t), end and self.terminate, end and not self.terminate, info
+
+
+class TargetEnv(gym.Env):
+    """Move a point towards a fixed target: reward = -|x - target|; 20-step episodes.
+    With `image=True` the observation is a dict of a uint8 (12, 12, 1) image and a vector."""
+
+    def __init__(self, image: bool = False, nan_after: int | None = None, render_mode: str | None = None) -> None:
+        self.image, self.nan_after, self.render_mode = image, nan_after, render_mode
+        vec = gym.spaces.Box(-5.0, 5.0, (2,), np.float32)
+        if image:
+            self.observation_space = gym.spaces.Dict(
+                {"camera": gym.spaces.Box(0, 255, (12, 12, 1), np.uint8), "state": vec}
+            )
+        else:
+            self.observation_space = vec
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.total_steps = 0
+
+    def _obs(self):
+        if not self.image:
+            return self.x.copy()
+        img = np.zeros((12, 12, 1), np.uint8)
+        i, j = np.clip(((self.x + 5) / 10 * 11).astype(int), 0, 11)
+        img[i, j, 0] = 255
+        return {"camera": img, "state": self.x.copy()}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = self.np_random.uniform(-2, 2, 2).astype(np.float32)
+        self.t = 0
+        return self._obs(), {"is_success": False}
+
+    def step(self, action):
+        self.x = np.clip(self.x + 0.5 * np.asarray(action, np.float32), -5, 5)
+        self.t += 1
+        self.total_steps += 1
+        dist = float(np.linalg.norm(self.x - 1.0))
+        reward = -dist
+        if self.nan_after is not None and self.total_steps > self.nan_after:
+            reward = float("nan")
+        info = {"is_success": dist < 0.3}
+        return self._obs(), reward, False, self.t >= 20, info
+
+    def render(self):
+        return np.zeros((16, 16, 3), np.uint8)

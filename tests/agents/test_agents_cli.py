@@ -1,0 +1,54 @@
+"""`envkit train` and `envkit eval` through the dispatcher."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envkit.cli import main
+
+
+def test_train_then_eval_with_gif(tmp_path, capsys):
+    run = tmp_path / "run"
+    rc = main(["train", "Pendulum-v1", "--algo", "td3", "--steps", "300", "--seed", "1", "--run-dir", str(run),
+               "--set", "learning_starts=100", "--set", "batch_size=16", "--set", "hidden_sizes=[16,16]",
+               "--set", "eval_episodes=1", "--set", "tensorboard=false", "--quiet"])
+    assert rc == 0
+    assert json.loads((run / "status.json").read_text())["status"] == "completed"
+    out = capsys.readouterr().out
+    assert out == ""  # quiet
+    rc = main(["eval", str(run), "--episodes", "2"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "return:" in out and "episodes:   2" in out
+
+
+def test_user_errors_print_one_paragraph_and_exit_nonzero(tmp_path, capsys):
+    assert main(["train", "Pendulum-v1", "--set", "batchsize=5"]) == 1
+    err = capsys.readouterr().err
+    assert "Did you mean 'batch_size'" in err and "Traceback" not in err
+    assert main(["train", "Pendulum-v1", "--set", "nokeyvalue"]) == 1
+    assert main(["eval", str(tmp_path / "missing.pt")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "NoSuchEnv-v9", "--run-dir", str(tmp_path / "r"), "--quiet"]) == 1
+    assert "Cannot make environment" in capsys.readouterr().err
+
+
+def test_list_params(capsys):
+    assert main(["train", "--algo", "td3", "--list-params"]) == 0
+    out = capsys.readouterr().out
+    assert "policy_delay = 2" in out and "target_noise_clip" in out
+
+
+@pytest.mark.parametrize("video", ["out.gif"])
+def test_eval_video(tmp_path, video):
+    from agents_testenvs import TargetEnv
+
+    import agents
+
+    res = agents.train(lambda: TargetEnv(), "ppo", {"total_timesteps": 64, "batch_size": 64, "minibatch_size": 32,
+                                                    "epochs": 1, "tensorboard": False, "eval_episodes": 0},
+                       run_dir=tmp_path / "run", quiet=True)
+    out = agents.evaluate(res.checkpoint, env=TargetEnv, episodes=1, video=tmp_path / video)
+    assert (tmp_path / video).stat().st_size > 0 and out["video"].endswith(video)

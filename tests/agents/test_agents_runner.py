@@ -1,0 +1,100 @@
+"""Vector envs with gymnasium 1.x NEXT_STEP autoreset, episode logs, run directory layout."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from agents_testenvs import CountingEnv
+
+import agents
+from agents.config import make_config
+from agents.ppo import PPO
+from agents.runner import Run
+
+
+@pytest.mark.parametrize("vec_env", ["sync", "async"])
+def test_ppo_rollout_never_trains_on_the_reset_transition(tmp_path, fast, vec_env):
+    cfg = make_config("ppo", dict(fast, n_envs=2, vec_env=vec_env, batch_size=16, minibatch_size=4,
+                                  normalize_obs=False))
+    run = Run("ppo", lambda: CountingEnv(length=3), cfg, tmp_path / "run", seed=0, quiet=True, resume=False)
+    try:
+        agent = PPO(run)
+        run.start()
+        agent.collect(run.reset_envs())
+        buf = agent.buffer
+        t = buf.obs["obs"][..., 0]
+        # valid steps act on t in {0, 1, 2}; the autoreset call acts on the final obs t == 3
+        assert set(np.unique(t[buf.valid])) == {0.0, 1.0, 2.0}
+        assert (t[~buf.valid] == 3).all() and (~buf.valid).any()
+        assert (buf.rewards[~buf.valid] == 0).all()
+        # the truncation step bootstraps from V(final obs) = the value stored at the reset call
+        steps, envs = np.nonzero(buf.truncated)
+        for s, e in zip(steps, envs, strict=True):
+            if s + 1 < buf.n_steps:
+                expected = buf.rewards[s, e] + cfg.gamma * buf.values[s + 1, e] - buf.values[s, e]
+                assert buf.advantages[s, e] == pytest.approx(expected, rel=1e-5, abs=1e-5)
+        # counters: only real transitions count as steps
+        assert run.global_step == int(buf.valid.sum())
+        batch = buf.flat_valid()
+        assert batch.actions.shape[0] == int(buf.valid.sum())
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize("vec_env", ["sync", "async"])  # async also overlaps updates with env steps
+def test_td3_replay_holds_only_real_transitions_and_episode_logs(tmp_path, fast, vec_env):
+    cfg = dict(fast, n_envs=2, total_timesteps=60, learning_starts=20, batch_size=8, buffer_size=100,
+               vec_env=vec_env, hidden_sizes=[8])
+    agents.train(lambda: CountingEnv(length=3), "td3", cfg, run_dir=tmp_path / "run", seed=0, quiet=True)
+    with np.load(tmp_path / "run" / "checkpoints" / "replay.npz") as d:
+        obs, nxt, term = d["obs/obs"], d["next_obs/obs"], d["terminated"]
+    assert len(obs) == 60
+    np.testing.assert_array_equal(nxt[:, 0], obs[:, 0] + 1)  # never (final obs -> reset obs)
+    np.testing.assert_array_equal(nxt[:, 1], obs[:, 1])  # same episode id
+    assert (term == 0).all()  # truncations are not terminations
+
+    ep = pd.read_csv(tmp_path / "run" / "episodes.csv")
+    assert list(ep.columns[:6]) == ["global_step", "episode", "return", "length", "success", "wall_time"]
+    assert (ep["length"] == 3).all() and (ep["return"] == 6).all() and (ep["term/time"] == 6).all()
+    assert len(ep) == 20 and ep["episode"].tolist() == list(range(1, 21))
+    assert set(ep["success"]) == {0.0, 1.0}
+
+
+def test_termination_is_stored_as_terminal(tmp_path, fast):
+    cfg = dict(fast, total_timesteps=9, learning_starts=1000, batch_size=4, buffer_size=100)
+    agents.train(lambda: CountingEnv(length=3, terminate=True), "td3", cfg, run_dir=tmp_path / "r", quiet=True)
+    with np.load(tmp_path / "r" / "checkpoints" / "replay.npz") as d:
+        np.testing.assert_array_equal(d["terminated"], (d["next_obs/obs"][:, 0] == 3).astype(np.float32))
+
+
+def test_run_directory_contract(tmp_path, fast):
+    cfg = dict(fast, total_timesteps=128, batch_size=64, minibatch_size=32, epochs=1, tensorboard=True,
+               eval_every=64, eval_episodes=1, log_every=64)
+    run = tmp_path / "run"
+    agents.train(lambda: CountingEnv(length=4), "ppo", cfg, run_dir=run, seed=3, quiet=True)
+    for name in ("config.yaml", "status.json", "episodes.csv", "eval.csv", "train_stats.csv",
+                 "checkpoints/last.pt", "checkpoints/final.pt"):
+        assert (run / name).is_file(), name
+    assert any((run / "tb").iterdir())
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "completed" and status["error"] is None
+    assert set(status) == {"status", "error", "global_step", "total_timesteps", "wall_time"}
+    conf = yaml.safe_load((run / "config.yaml").read_text())
+    assert conf["algo"] == "ppo" and conf["seed"] == 3 and conf["agent"]["batch_size"] == 64
+    ev = pd.read_csv(run / "eval.csv")
+    assert list(ev.columns) == ["global_step", "episodes", "mean_return", "std_return", "success_rate",
+                                "mean_length", "wall_time"]
+    assert ev["global_step"].iloc[0] == 0  # untrained baseline first
+    stats = pd.read_csv(run / "train_stats.csv")
+    assert stats.columns[0] == "global_step" and "steps_per_second" in stats.columns
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path, fast):
+    cfg = dict(fast, total_timesteps=64, batch_size=64, minibatch_size=32, epochs=1)
+    agents.train(lambda: CountingEnv(), "ppo", cfg, run_dir=tmp_path / "run", quiet=True)
+    with pytest.raises(agents.ConfigError, match="already holds a run"):
+        agents.train(lambda: CountingEnv(), "ppo", cfg, run_dir=tmp_path / "run", quiet=True)
