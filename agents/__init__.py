@@ -3,7 +3,7 @@
 Public API::
 
     agents.train(env, algo="ppo"|"td3", config=None|PPOConfig|TD3Config|dict, run_dir=None, seed=0,
-                 quiet=False, resume=False, total_timesteps=None) -> TrainResult
+                 quiet=False, resume=False, total_timesteps=None, progress=None, label=None) -> TrainResult
     agents.evaluate(checkpoint_or_run_dir, env=None, episodes=50, seed=0, video=None) -> dict
     agents.load_policy(path) -> Policy          # Policy.predict(obs) -> env action
     agents.make_config(algo, overrides) -> PPOConfig | TD3Config   # validated

@@ -17,6 +17,7 @@ from agents.checkpoint import load_checkpoint
 from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict
 from agents.envs import EnvSpec, make_env_fn, resolve_env_string
 from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
+from agents.logger import PROGRESS_MODES
 from agents.networks import obs_to_tensor
 from agents.normalization import ObsNormalizer
 from agents.runner import Run, run_episodes
@@ -58,6 +59,8 @@ def train(
     quiet: bool = False,
     resume: bool = False,
     total_timesteps: int | None = None,
+    progress: str | None = None,
+    label: str | None = None,
 ) -> TrainResult:
     """Train `algo` ("ppo" or "td3") on `env` and write a run directory.
 
@@ -70,6 +73,10 @@ def train(
         resume: continue the run in `run_dir` from checkpoints/last.pt; the config then
             comes from the checkpoint, with `config` (a dict) applied on top.
         total_timesteps: shortcut for overriding config.total_timesteps (e.g. to extend on resume).
+        progress: "bar" (a live progress bar, the default), "lines" (one plain line per
+            evaluation, readable when several runs share a terminal, as in sweeps) or "none"
+            (the same as quiet=True).
+        label: the name the progress bar or lines show (default: algo and env).
 
     Raises:
         ConfigError: bad hyperparameters, env or run directory (before training starts).
@@ -99,7 +106,10 @@ def train(
         cfg = apply_overrides(cfg, {"total_timesteps": total_timesteps})
     assert isinstance(cfg, cls)
 
-    run = Run(algo, env, cfg, run_dir, seed, quiet, resume)
+    if progress not in (None, *PROGRESS_MODES):
+        raise ConfigError(f"progress must be one of {', '.join(PROGRESS_MODES)}, got {progress!r}.")
+    mode = "none" if quiet else (progress or "bar")
+    run = Run(algo, env, cfg, run_dir, seed, mode == "none", resume, progress=mode, label=label)
     try:
         if algo == "ppo":
             from agents.ppo import PPO

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -20,6 +21,9 @@ from typing import Any
 EPISODE_COLUMNS = ["global_step", "episode", "return", "length", "success", "wall_time"]
 EVAL_COLUMNS = ["global_step", "episodes", "mean_return", "std_return", "success_rate", "mean_length", "wall_time"]
 TRAIN_COLUMNS_HEAD = ["global_step"]
+#: bar: a live rich progress bar; lines: one plain line per evaluation (several runs can share a
+#: terminal, as in sweeps); none: silent.
+PROGRESS_MODES = ("bar", "lines", "none")
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -112,10 +116,13 @@ class RunLogger:
         resume_step: int | None = None,
         wall_time_offset: float = 0.0,
         description: str = "",
+        progress: str = "bar",
     ) -> None:
         self.run_dir = run_dir
         self.total_timesteps = total_timesteps
-        self.quiet = quiet
+        self.mode = "none" if quiet else progress
+        self.quiet = self.mode == "none"
+        self.description = description
         self.t0 = time.perf_counter() - wall_time_offset
         self.episodes = CsvLog(run_dir / "episodes.csv", EPISODE_COLUMNS)
         self.evals = CsvLog(run_dir / "eval.csv", EVAL_COLUMNS)
@@ -136,7 +143,7 @@ class RunLogger:
         self._task = None
         self._last_bar = 0.0
         self._sps_window: deque[tuple[float, int]] = deque(maxlen=50)
-        if not quiet:
+        if self.mode == "bar":
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
             self._progress = Progress(
@@ -182,6 +189,14 @@ class RunLogger:
         self.evals.write(row)
         self.evals.flush()
         self.last_eval = row
+        if self.mode == "lines":
+            parts = [f"[{self.description}] step {global_step:,}/{self.total_timesteps:,}",
+                     f"eval return {row['mean_return']:.2f}"]
+            if row.get("success_rate") == row.get("success_rate") and row.get("success_rate") is not None:
+                parts.append(f"success {row['success_rate']:.2f}")
+            parts.append(f"{self.steps_per_second():.0f} steps/s")
+            sys.stdout.write(", ".join(parts) + "\n")  # one write: parallel runs share the terminal
+            sys.stdout.flush()
         if self.tb is not None:
             for k, v in result.items():
                 if isinstance(v, (int, float)) and v == v:
@@ -233,11 +248,17 @@ class RunLogger:
         )
 
     def message(self, text: str) -> None:
-        if not self.quiet:
-            if self._progress is not None:
-                self._progress.console.print(text)
-            else:
-                print(text)
+        if self.quiet:
+            return
+        if self._progress is not None:
+            self._progress.console.print(text)
+        elif self.mode == "lines":
+            from rich.text import Text
+
+            sys.stdout.write(f"[{self.description}] {Text.from_markup(text).plain}\n")
+            sys.stdout.flush()
+        else:
+            print(text)
 
     def _maybe_flush(self) -> None:
         now = time.perf_counter()

@@ -74,9 +74,13 @@ class Run:
         seed: int,
         quiet: bool,
         resume: bool,
+        progress: str | None = None,
+        label: str | None = None,
     ) -> None:
         validate_config(config)
         self.algo, self.env_spec, self.config, self.seed, self.quiet = algo, env, config, int(seed), quiet
+        self.progress = "none" if quiet else (progress or "bar")
+        self.label = label
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(algo, env)
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.checkpoint: dict[str, Any] | None = None
@@ -129,7 +133,7 @@ class Run:
         self.logger = RunLogger(
             self.run_dir, self.config.total_timesteps, quiet=self.quiet, tensorboard=self.config.tensorboard,
             resume_step=self.global_step if self.checkpoint else None, wall_time_offset=self._wall_offset,
-            description=f"{self.algo} {describe_env(self.env_spec)}",
+            description=self.label or f"{self.algo} {describe_env(self.env_spec)}", progress=self.progress,
         )
         self.logger.status("running", self.global_step)
 

@@ -47,6 +47,12 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     # panda-gym's dense reward: minus the distance to the goal
     "reach_dense": [{"term": "goal_distance", "weight": -1.0}],
     "push_dense": [{"term": "goal_distance", "weight": -1.0}],
+    # panda-gym's sparse reward on a scene that ends on success: -1 per step until the goal
+    # is reached, 0 on the success step (the contrast to reach_dense in the quick-start sweep)
+    "reach_sparse": [
+        {"term": "time_penalty", "weight": -1.0},
+        {"term": "success_bonus", "weight": 1.0},
+    ],
     # Task A: normalised distance progress + success bonus (1.0 as in the published code)
     "peg_progress": [
         {"term": "distance_progress", "weight": 1.0},

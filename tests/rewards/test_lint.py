@@ -58,7 +58,7 @@ def the(report, rule: str):
 # --------------------------------------------------------------------------- good designs are clean
 
 
-GOOD = [(s, "sort_fixed") for s in SORT_SCENES] + [("reach", "reach_dense"), ("push", "push_dense")]
+GOOD = [(s, "sort_fixed") for s in SORT_SCENES] + [("reach", "reach_dense"), ("reach", "reach_sparse"), ("push", "push_dense")]
 
 
 @pytest.mark.parametrize(("scene", "preset"), GOOD)

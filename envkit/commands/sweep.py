@@ -1,0 +1,34 @@
+"""`envkit sweep`: a Hydra multirun of trials (sweeps/), then the comparison report."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="train a grid of reward designs x agents x seeds and compare them",
+        description=(
+            "Run the Hydra app `python -m sweeps.train` as a multirun with these overrides, then print "
+            "the comparison report (tables, plots, verdict). Overrides are Hydra's: experiment=quickstart, "
+            "reward=sort_v1,sort_v2, agent=td3, agent.batch_size=5000,50000, seed=0,1,2, "
+            "budget.timesteps=200000, scene=sort-1 or scene_file=my.yaml, launcher=local|sequential|ray. "
+            "Rerunning the same command skips finished trials. See docs/sweeps.md."
+        ),
+    )
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides (sweep with a,b,c)")
+    p.add_argument("--dry-run", action="store_true", help="list the trials and the sweep folder, run nothing")
+    p.add_argument("--no-report", action="store_true", help="do not build the report at the end")
+    p.add_argument("--jobs", type=int, default=None, help="trials at once with launcher=local (default: all cores)")
+    p.add_argument("--ablate", default=None, metavar="DESIGN",
+                   help="sweep the leave-one-term-out and x0.1/x10 weight variants of a reward preset "
+                        "(e.g. sort_v2) instead of reward=...")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sweeps.launch import sweep
+
+    return sweep(args.overrides, report=not args.no_report, dry_run=args.dry_run, ablate=args.ablate,
+                 jobs=args.jobs)

@@ -1,0 +1,129 @@
+"""Typed schema of a sweep trial, registered with Hydra's ConfigStore.
+
+The YAML files under `sweeps/conf/` only set values; every key they may set is
+declared here, so a typo in a config file or on the command line
+(`agent.bacth_size=5000`) fails before any trial starts instead of being ignored.
+The agent nodes *are* the agents' own dataclasses (plus `algo`), so the sweep can
+never drift from what `agents.train` accepts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from agents.config import PPOConfig, TD3Config
+
+
+@dataclass
+class SceneConfig:
+    """Which scene a trial trains on."""
+
+    id: str = "reach"
+    """A bundled scene (name like `sort-1`, or id like `envkit/sort-1-v0`) or a path to a scene YAML."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Dotted scene overrides applied before validation, e.g. {objects.count: 2}."""
+
+
+@dataclass
+class RewardConfig:
+    """A reward design that replaces the scene's own reward (unless both fields are empty)."""
+
+    name: str = "scene"
+    """The design's label in reports."""
+    preset: str | None = None
+    """A reward preset of `rewards.presets` (sort_v1, sort_v2, peg_progress, ...)."""
+    terms: list[dict[str, Any]] | None = None
+    """Explicit `{term, weight, params, name}` dicts (appended to the preset, if both are set)."""
+
+
+@dataclass
+class BudgetConfig:
+    """How long each trial trains and how often it is evaluated."""
+
+    timesteps: int = 20_000
+    """Environment transitions per trial (the agent's total_timesteps)."""
+    eval_every: int = 2_000
+    """Evaluate the deterministic policy every this many transitions (the learning curve's points)."""
+    eval_episodes: int = 10
+    """Episodes per evaluation, on a separate env with fixed seeds."""
+
+
+@dataclass
+class PPOAgent(PPOConfig):
+    """PPO hyperparameters (agents.config.PPOConfig) with the algorithm's name."""
+
+    algo: str = "ppo"
+
+
+@dataclass
+class TD3Agent(TD3Config):
+    """TD3 hyperparameters (agents.config.TD3Config) with the algorithm's name."""
+
+    algo: str = "td3"
+
+
+@dataclass
+class TrialConfig:
+    """One trial: a scene, a reward design, an agent, a budget and a seed."""
+
+    name: str = "sweep"
+    """Sweep name: trials go to `<out_dir>/<name>/<overrides>`, so rerunning the same command finds them."""
+    out_dir: str = "runs/sweeps"
+    """Root folder of all sweeps."""
+    seed: int = 0
+    """Seed of the agent, the environments and the evaluation episodes."""
+    scene_file: str | None = None
+    """A scene YAML path; when set it replaces `scene.id` (the `scene` group picks bundled scenes)."""
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    agent: Any = MISSING
+    """PPO or TD3 hyperparameters, chosen with `agent=ppo|td3`."""
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    success_threshold: float = 0.8
+    """Evaluation success rate that counts as 'solved' for the steps-to-threshold column."""
+    final_evals: int = 3
+    """The final score of a trial is the mean of its last this many evaluations (less noisy than one)."""
+    resume: bool = True
+    """Skip trials whose summary.json is complete and was made with the same config; redo the others."""
+    progress: str = "lines"
+    """lines: one line per trial start, evaluation and end (readable with parallel trials); none: silent."""
+
+
+AGENT_NODES: dict[str, type] = {"ppo": PPOAgent, "td3": TD3Agent}
+
+
+def trial_dir_name(override_dirname: str) -> str:
+    """A trial's folder name from its overrides (`agent.batch_size=5000,reward=sort_v1,seed=0`).
+
+    Hydra sorts the overrides, so the same trial always gets the same folder, whatever the
+    order on the command line. Path separators (from `scene_file=dir/my.yaml`) and other
+    characters a file system may refuse are replaced; an over-long name keeps a readable
+    head and a hash of the whole, so two different trials never share a folder.
+    """
+    if not override_dirname:
+        return "default"
+    name = re.sub(r"[^A-Za-z0-9_.,=+\-\[\]]", "_", override_dirname)
+    if len(name) > 200:
+        digest = hashlib.sha1(override_dirname.encode()).hexdigest()[:12]
+        name = f"{name[:180]}-{digest}"
+    return name
+
+
+def register_configs() -> None:
+    """Store the schemas; `conf/config.yaml` and `conf/agent/*.yaml` extend them.
+
+    They live in a `schema/` group of their own so they never show up as options of
+    the `agent` group (and are not caught by a `glob(*)` over it).
+    """
+    cs = ConfigStore.instance()
+    cs.store(group="schema", name="trial", node=TrialConfig)
+    for algo, node in AGENT_NODES.items():
+        cs.store(group="schema/agent", name=algo, node=node)
+    if not OmegaConf.has_resolver("envkit_trial_dir"):
+        OmegaConf.register_new_resolver("envkit_trial_dir", trial_dir_name)

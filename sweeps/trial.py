@@ -1,0 +1,233 @@
+"""One sweep trial: a scene, a reward design and an agent -> a run directory with summary.json.
+
+This is the Hydra task function. Whatever happens inside a trial (a bad scene, a NaN,
+an exception in a user's reward term) ends in a `summary.json` that says so, and the
+function returns normally, so the launcher goes on with the other trials. A rerun of
+the same sweep skips trials whose summary is complete and made with the same config,
+continues killed ones from their last checkpoint, and redoes failed ones after moving
+their files to `attempts/<n>/` (nothing already produced is deleted).
+
+Files a trial adds to its Hydra job directory (besides `.hydra/` and the agents' run
+files, docs/architecture.md): `trial.json` (resolved config, overrides, group choices,
+fingerprint; written first, so even a killed trial can be grouped), `scene.yaml` (the
+exact scene trained on, reward included), `summary.json`, and `error.txt` on failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from sweeps.schema import register_configs
+
+register_configs()  # workers import this module to unpickle the task: they need the resolver too
+
+#: Top-level keys that do not change what a trial computes (they are not in its fingerprint).
+NON_RESULT_KEYS = ("name", "out_dir", "resume", "progress")
+#: Files and folders of a job directory that belong to Hydra or to earlier attempts, not to a run.
+KEEP_ON_RETRY = (".hydra", "attempts", "trial.log")
+
+
+def fingerprint(config: dict[str, Any]) -> str:
+    """Hash of everything that determines a trial's result (the resolved config minus bookkeeping)."""
+    core = {k: v for k, v in config.items() if k not in NON_RESULT_KEYS}
+    return hashlib.sha256(json.dumps(core, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _say(cfg: DictConfig, text: str) -> None:
+    if cfg.progress != "none":  # one write per line: parallel trials share the terminal
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{objects: {count: 2}} -> {"objects.count": 2}: overrides set leaves, never whole sections."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def scene_overrides(config: dict[str, Any]) -> dict[str, Any]:
+    """The scene overrides of a trial, with the reward design replacing the scene's reward."""
+    overrides = _flatten(dict(config["scene"].get("overrides") or {}))
+    reward = config["reward"]
+    if reward.get("preset") is not None or reward.get("terms") is not None:
+        overrides["reward"] = {"preset": reward.get("preset"), "terms": list(reward.get("terms") or [])}
+    return overrides
+
+
+def write_scene(config: dict[str, Any], job_dir: Path) -> Path:
+    """Validate the trial's scene and write it, as trained on, to `scene.yaml`.
+
+    The written file holds only what the source scene and the overrides set (defaults
+    stay implicit, so it reads like the user's own file); it is reloaded once to check
+    it gives the same spec.
+    """
+    from envkit.loader import load_scene, validate_data
+
+    source = config.get("scene_file") or config["scene"]["id"]
+    spec = load_scene(source, scene_overrides(config))
+    data = spec.model_dump(mode="json", exclude_unset=True)
+    if validate_data(data, "scene.yaml") != spec:  # pragma: no cover - a defaults/unset mismatch
+        data = spec.model_dump(mode="json")
+    path = job_dir / "scene.yaml"
+    tmp = job_dir / ".scene.yaml.tmp"
+    tmp.write_text(f"# The scene this trial trained on: {source} with the sweep's overrides.\n"
+                   + yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+    os.replace(tmp, path)
+    return path
+
+
+def _archive(job_dir: Path) -> Path | None:
+    """Move an earlier attempt's run files to attempts/<n>/; returns that folder (None if nothing moved)."""
+    entries = [p for p in job_dir.iterdir() if p.name not in KEEP_ON_RETRY]
+    if not entries:
+        return None
+    attempts = job_dir / "attempts"
+    n = 1
+    while (attempts / str(n)).exists():
+        n += 1
+    target = attempts / str(n)
+    target.mkdir(parents=True)
+    for p in entries:
+        shutil.move(str(p), str(target / p.name))
+    return target
+
+
+def prepare(job_dir: Path, fp: str, cfg: DictConfig) -> tuple[str, dict[str, Any] | None]:
+    """Decide what to do with what an earlier attempt left in `job_dir`.
+
+    Returns ("skip", summary), ("summarize", None) when training had finished but the
+    summary was not written, ("resume", None) to continue from checkpoints/last.pt, or
+    ("fresh", None) after archiving any earlier files.
+    """
+    summary = read_json(job_dir / "summary.json")
+    status = read_json(job_dir / "status.json")
+    before = read_json(job_dir / "trial.json")
+    same = before is not None and before.get("fingerprint") == fp
+    label = job_dir.name
+    if summary is not None and summary.get("status") == "completed" and same and cfg.resume:
+        return "skip", summary
+    if status is not None and same and cfg.resume:
+        if status.get("status") == "completed" and summary is None:
+            return "summarize", None
+        interrupted = status.get("status") == "running" or status.get("error") == "interrupted"
+        if interrupted and (job_dir / "checkpoints" / "last.pt").is_file():
+            _say(cfg, f"[{label}] continuing an interrupted attempt from step {status.get('global_step')}")
+            return "resume", None
+    moved = _archive(job_dir)
+    if moved is not None:
+        why = "its config changed" if not same else f"it ended as {(summary or status or {}).get('status', 'unknown')}"
+        if not cfg.resume:
+            why = "resume=false"
+        _say(cfg, f"[{label}] redoing this trial ({why}); the earlier files are in {moved}")
+    return "fresh", None
+
+
+def run_trial(cfg: DictConfig) -> dict[str, Any]:
+    """Run (or skip, or continue) the trial Hydra composed into `cfg`; always writes summary.json."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from sweeps.summary import summarize, write_summary
+
+    hc = HydraConfig.get()
+    job_dir = Path(hc.runtime.output_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    label = job_dir.name
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    fp = fingerprint(config)
+    action, summary = prepare(job_dir, fp, cfg)
+    if action == "skip":
+        _say(cfg, f"[{label}] already complete, skipped (resume=false redoes it)")
+        return _brief(summary or {})
+
+    trial = {
+        "label": label,
+        "fingerprint": fp,
+        "overrides": list(hc.overrides.task),
+        "choices": {k: v for k, v in hc.runtime.choices.items() if not k.startswith(("hydra/", "schema"))},
+        "config": config,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    (job_dir / "trial.json").write_text(json.dumps(trial, indent=2, default=str))
+    t0 = time.perf_counter()
+    error: str | None = None
+    try:
+        if action != "summarize":
+            _train(cfg, config, job_dir, label, resume=action == "resume")
+    except KeyboardInterrupt:
+        raise  # Ctrl-C stops the sweep; status.json says interrupted and a rerun continues it
+    except Exception as exc:  # noqa: BLE001 - any failure of one trial must not stop the others
+        error = _describe(exc)
+        (job_dir / "error.txt").write_text(f"{error}\n\n{traceback.format_exc()}")
+    summary = summarize(job_dir, trial, error=error, wall_time=time.perf_counter() - t0)
+    write_summary(job_dir, summary)
+    _say(cfg, _finished_line(label, summary))
+    return _brief(summary)
+
+
+def _train(cfg: DictConfig, config: dict[str, Any], job_dir: Path, label: str, resume: bool) -> None:
+    import agents
+
+    for folder in (os.getcwd(), str(Path(config.get("scene_file") or ".").resolve().parent)):
+        if folder not in sys.path:  # user reward terms ("my_terms:fn") beside the scene or the cwd
+            sys.path.append(folder)
+    scene = write_scene(config, job_dir)
+    agent = dict(config["agent"])
+    algo = agent.pop("algo")
+    _say(cfg, f"[{label}] {algo} on {config.get('scene_file') or config['scene']['id']}, "
+              f"reward {config['reward']['name']}, {agent['total_timesteps']:,} steps, seed {config['seed']}")
+    agents.train(str(scene), algo=algo, config=agent, run_dir=job_dir, seed=int(config["seed"]),
+                 resume=resume, progress="lines" if cfg.progress == "lines" else "none", label=label)
+
+
+def _describe(exc: BaseException) -> str:
+    from envkit.errors import EnvkitError
+
+    if isinstance(exc, EnvkitError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} (traceback in error.txt)"
+
+
+def _finished_line(label: str, s: dict[str, Any]) -> str:
+    if s["status"] != "completed":
+        first = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
+        return f"[{label}] FAILED at step {s.get('global_step', 0):,}: {first}"
+    parts = [f"[{label}] done in {s['wall_time']:.0f} s"]
+    if s.get("final_success") is not None:
+        parts.append(f"final success {s['final_success']:.2f}")
+    if s.get("final_return") is not None:
+        parts.append(f"return {s['final_return']:.2f}")
+    return ", ".join(parts)
+
+
+def _brief(summary: dict[str, Any]) -> dict[str, Any]:
+    """The part of a summary returned to the launcher (small: it is pickled back from workers)."""
+    return {k: summary.get(k) for k in ("label", "status", "final_success", "final_return", "error")}
+
+
+def task(cfg: DictConfig) -> dict[str, Any]:
+    """The Hydra task function (kept in an importable module so launchers pickle it by reference)."""
+    return run_trial(cfg)
