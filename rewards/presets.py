@@ -58,6 +58,11 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         {"term": "distance_progress", "weight": 1.0},
         {"term": "success_bonus", "weight": 1.0},
     ],
+    # Task A as its article states it: the same progress term, success bonus 0.01
+    "peg_progress_article": [
+        {"term": "distance_progress", "weight": 1.0},
+        {"term": "success_bonus", "weight": 0.01},
+    ],
 }
 
 

@@ -123,13 +123,15 @@ def reward_terms(rows: list[dict[str, Any]], path: Path) -> Path | None:
     has_corr = df["corr_with_success"].notna().any()
     fig, axes = plt.subplots(1, 2 if has_corr else 1, figsize=(13 if has_corr else 7, 0.6 * df["term"].nunique()
                              * max(1, df["design"].nunique()) ** 0.5 + 2.5), squeeze=False)
+    palette = {_short(k, 40): v for k, v in _colors(list(dict.fromkeys(df["design"]))).items()}
     df = df.assign(design=df["design"].map(lambda s: _short(s, 40)))
-    sns.barplot(data=df, y="term", x="mean_per_episode", hue="design", ax=axes[0][0], orient="h")
+    sns.barplot(data=df, y="term", x="mean_per_episode", hue="design", ax=axes[0][0], orient="h", palette=palette)
     axes[0][0].set_title("mean weighted sum per episode (last half of training)")
     axes[0][0].axvline(0, color="k", lw=0.8)
     axes[0][0].legend(fontsize=7)
     if has_corr:
-        sns.barplot(data=df, y="term", x="corr_with_success", hue="design", ax=axes[0][1], orient="h")
+        sns.barplot(data=df, y="term", x="corr_with_success", hue="design", ax=axes[0][1], orient="h",
+                    palette=palette)
         axes[0][1].set_title("correlation of the term's episode sum with success")
         axes[0][1].set_xlim(-1, 1)
         axes[0][1].axvline(0, color="k", lw=0.8)
@@ -149,7 +151,7 @@ def intervals(estimates: dict[str, dict[str, Interval]], path: Path) -> Path | N
         return None
     designs = list(estimates)
     colors = _colors(designs)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 0.5 * len(designs) + 1.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 0.5 * len(designs) + 2.0), squeeze=False)
     for ax, m in zip(axes[0], metrics, strict=True):
         for i, d in enumerate(designs):
             e = estimates[d].get(m)
@@ -159,7 +161,7 @@ def intervals(estimates: dict[str, dict[str, Interval]], path: Path) -> Path | N
             ax.plot([e.value], [i], "|", color="k", ms=14)
         ax.set_yticks(range(len(designs)))
         ax.set_yticklabels([_short(d, 40) for d in designs] if ax is axes[0][0] else [])
-        ax.invert_yaxis()
+        ax.set_ylim(len(designs) - 0.5, -0.5)
         ax.set_title(m + " (95% CI)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -181,7 +183,7 @@ def improvement(best: str, probs: dict[str, Interval], path: Path) -> Path | Non
     ax.set_xlim(0, 1)
     ax.set_yticks(range(len(probs)))
     ax.set_yticklabels([_short(d, 45) for d in probs])
-    ax.invert_yaxis()
+    ax.set_ylim(len(probs) - 0.5, -0.5)
     ax.set_title(f"P({_short(best, 40)} > other), 95% CI", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -1,0 +1,149 @@
+"""The Hydra configs compose, reject typos, stay in sync with the scenes and presets, and the
+experiment presets expand to the grids they promise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+from envkit import bundled_scenes
+from envkit.loader import load_scene
+from rewards.ablation import ablation_designs, write_options
+from rewards.presets import PRESETS
+from sweeps.launch import hydra_context, plan
+from sweeps.schema import trial_dir_name
+from sweeps.train import CONF_DIR
+from sweeps.trial import fingerprint, scene_overrides
+
+
+@pytest.fixture
+def hydra() -> Iterator[None]:
+    with hydra_context():
+        yield
+
+
+def test_defaults_compose_into_a_typed_trial(hydra: None) -> None:
+    cfg = compose("config")
+    assert cfg.scene.id == "reach" and cfg.reward.name == "scene" and cfg.agent.algo == "ppo"
+    assert cfg.agent.total_timesteps == cfg.budget.timesteps  # the budget drives the agent
+    assert cfg.agent.eval_every == cfg.budget.eval_every
+    td3 = compose("config", overrides=["agent=td3", "budget.timesteps=1234", "agent.batch_size=64"])
+    assert td3.agent.algo == "td3" and td3.agent.total_timesteps == 1234 and td3.agent.batch_size == 64
+    assert td3.agent.buffer_size == 1_000_000  # TD3's own defaults, not PPO's
+
+
+@pytest.mark.parametrize(
+    ("override", "error"),
+    [
+        ("agent.bacth_size=5000", ConfigCompositionException),  # typo in an agent field
+        ("budget.timestep=10", ConfigCompositionException),  # typo in a top-level section
+        ("agent.batch_size=lots", ConfigCompositionException),  # wrong type
+        ("seed=one", ConfigCompositionException),
+    ],
+)
+def test_typos_and_wrong_types_fail_before_any_trial(hydra: None, override: str, error: type) -> None:
+    with pytest.raises(error) as info:
+        compose("config", overrides=[override])
+    cause = info.value.__cause__
+    assert isinstance(cause, (ConfigAttributeError, ConfigKeyError, ValidationError)), cause
+    assert override.split("=")[0].split(".")[-1] in str(info.value)
+
+
+def test_every_bundled_scene_is_a_scene_option_and_loads(hydra: None) -> None:
+    options = {p.stem for p in (CONF_DIR / "scene").glob("*.yaml")}
+    assert options == set(bundled_scenes())
+    for name in options:
+        assert compose("config", overrides=[f"scene={name}"]).scene.id == name
+
+
+def test_every_reward_preset_is_a_reward_option(hydra: None) -> None:
+    options = {p.stem for p in (CONF_DIR / "reward").glob("*.yaml")}
+    assert options == set(PRESETS) | {"scene"}
+    for name in PRESETS:
+        cfg = compose("config", overrides=[f"reward={name}"])
+        assert cfg.reward.name == name and cfg.reward.preset == name
+
+
+def test_reward_option_replaces_the_scene_reward() -> None:
+    cfg = {"scene": {"id": "sort-1", "overrides": {"objects": {"count": 2}}},
+           "reward": {"name": "sort_v2", "preset": "sort_v2", "terms": None}}
+    overrides = scene_overrides(cfg)
+    assert overrides == {"objects.count": 2, "reward": {"preset": "sort_v2", "terms": []}}
+    spec = load_scene("sort-1", overrides)
+    assert spec.objects.count == 2 and spec.objects.size.base == 0.025  # a leaf, not the whole section
+    assert spec.reward.preset == "sort_v2"
+    keep = scene_overrides({"scene": {"id": "sort-1", "overrides": {}}, "reward": {"name": "scene"}})
+    assert keep == {}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "n"),
+    [
+        (["experiment=quickstart"], 8),
+        (["experiment=task_b"], 24),
+        (["experiment=task_a"], 12),
+        (["experiment=quickstart", "seed=0,1,2"], 12),  # the command line extends the preset's grid
+        (["reward=sort_v1,sort_v2", "agent.batch_size=5000,50000", "seed=0,1,2"], 12),
+    ],
+)
+def test_grids_expand_like_hydra(overrides: list[str], n: int) -> None:
+    assert len(plan(overrides).trials) == n
+
+
+def test_task_b_grid_is_the_reference_grid() -> None:
+    p = plan(["experiment=task_b"])
+    assert p.sweep_dir == Path("runs/sweeps/task_b")
+    grid = {(t[0], t[1]) for t in p.trials}
+    assert grid == {(f"reward={r}", f"agent.batch_size={b}") for r in ("sort_v1", "sort_v2")
+                    for b in (5000, 10000, 50000, 200000)}
+    with hydra_context():
+        cfg = compose("config", overrides=["experiment=task_b", "agent.batch_size=200000"])
+    assert cfg.scene.id == "sort-1" and cfg.agent.algo == "ppo"
+    assert cfg.agent.minibatch_size <= 5000  # valid for every batch size of the grid
+
+
+def test_experiments_are_valid_agent_configs() -> None:
+    from agents import make_config
+
+    for exp in ("quickstart", "task_a", "task_b"):
+        with hydra_context():
+            cfg = compose("config", overrides=[f"experiment={exp}"])
+        agent = OmegaConf.to_container(cfg.agent, resolve=True)
+        algo = agent.pop("algo")
+        make_config(algo, agent)  # raises on an invalid value
+
+
+def test_ablation_options_compose_through_the_search_path(tmp_path: Path) -> None:
+    designs = ablation_designs("sort_v2")
+    write_options(designs, tmp_path / "reward")
+    search = f"hydra.searchpath=[file://{tmp_path}]"
+    p = plan([search, f"reward={','.join(designs)}", "scene=sort-2"])
+    assert len(p.trials) == len(designs) == 13
+    with hydra_context():
+        for name, design in designs.items():
+            cfg = compose("config", overrides=[search, f"reward={name}", "scene=sort-2"])
+            terms = OmegaConf.to_container(cfg.reward.terms)
+            assert cfg.reward.name == name and terms == design["terms"]
+            spec = load_scene("sort-2", scene_overrides(OmegaConf.to_container(cfg)))
+            assert len(spec.reward.terms) == len(design["terms"])
+
+
+def test_trial_dir_names_are_stable_safe_and_distinct() -> None:
+    assert trial_dir_name("") == "default"
+    assert trial_dir_name("reward=sort_v1,seed=0") == "reward=sort_v1,seed=0"
+    assert "/" not in trial_dir_name("scene_file=dir/my.yaml,seed=0")
+    long_a, long_b = "x=" + "a" * 300 + ",seed=0", "x=" + "a" * 300 + ",seed=1"
+    assert len(trial_dir_name(long_a)) <= 200 and trial_dir_name(long_a) != trial_dir_name(long_b)
+
+
+def test_fingerprint_ignores_bookkeeping_but_not_results() -> None:
+    base = {"name": "a", "out_dir": "x", "progress": "lines", "resume": True, "seed": 0, "budget": {"timesteps": 1}}
+    assert fingerprint(base) == fingerprint({**base, "name": "b", "out_dir": "y", "progress": "none"})
+    assert fingerprint(base) != fingerprint({**base, "seed": 1})
+    assert fingerprint(base) != fingerprint({**base, "budget": {"timesteps": 2}})
