@@ -164,29 +164,34 @@ def judge(designs: list[DesignStats], metric: str, improvement: dict[str, Interv
     warnings: list[str] = []
     ranked = [d for d in designs if d.seeds > 0]
     est = (lambda d: d.success) if metric == "success" else (lambda d: d.ret)
-    name = "success rate (IQM of the final evaluations)" if metric == "success" else "mean final return"
+    what = "success rate" if metric == "success" else "mean final return"
+    how = "IQM" if metric == "success" else "mean"
+
+    def seeds(d: DesignStats) -> str:
+        return f"{d.seeds} seed{'s' if d.seeds != 1 else ''}"
+
     if not ranked:
         verdict = "No trial has completed yet, so there is nothing to compare."
     elif len(ranked) == 1:
         b = ranked[0]
-        verdict = (f"Only one design has completed trials ({b.label}): its {name} is {est(b).fmt()} over "
-                   f"{b.seeds} seed(s). Sweep at least two designs to compare them.")
+        verdict = (f"Only one design has completed trials ({b.label}): {what} {est(b).fmt()} ({how} over "
+                   f"{seeds(b)}, 95% CI). Sweep at least two designs to compare them.")
     else:
         b, r = ranked[0], ranked[1]
         p = improvement.get(r.label, NAN_INTERVAL)
         gap = est(b).value - est(r).value
-        head = f"{b.label} ({name} {est(b).fmt()}, {b.seeds} seeds)"
+        lead = f"{what} {est(b).fmt()} ({how} over {seeds(b)}, 95% CI)"
         if est(b).overlaps(est(r)):
-            verdict = (f"No clear winner. {head} ranks first, but the runner-up {r.label} ({est(r).fmt()}, "
-                       f"{r.seeds} seeds) is within its 95% confidence interval; the probability that the first "
-                       f"improves on the second is {p.fmt()}. More seeds (or a larger budget) would separate them.")
+            verdict = (f"No clear winner: {b.label} leads with a {lead}, but the runner-up {r.label}, at "
+                       f"{est(r).fmt()} over {seeds(r)}, overlaps it. P({b.label} > {r.label}) = {p.fmt()}. "
+                       "More seeds or a larger budget would separate them.")
         else:
             beaten = [d for d in ranked[1:] if not est(b).overlaps(est(d))]
             rest = ("every other design" if len(beaten) == len(ranked) - 1
                     else f"{len(beaten)} of the {len(ranked) - 1} other designs")
-            verdict = (f"{head} learns best: ahead of the runner-up {r.label} ({est(r).fmt()}) by {gap:+.2f}, "
-                       f"with non-overlapping 95% confidence intervals, and clearly ahead of {rest}; "
-                       f"the probability that it improves on the runner-up is {p.fmt()}.")
+            verdict = (f"{b.label} learns best: {lead}, ahead of the runner-up {r.label} at {est(r).fmt()} by "
+                       f"{gap:+.2f} with non-overlapping intervals, and clearly ahead of {rest}. "
+                       f"P({b.label} > {r.label}) = {p.fmt()}.")
         if metric == "return":
             verdict += (" No trial reports a success rate, so designs are ranked by return, which is only "
                         "meaningful when they share a reward scale.")
@@ -395,7 +400,8 @@ def print_report(report: Report) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, width=max(100, Console().width))
+    # a terminal gets its own width; a pipe or CI log gets room for the whole table
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     rows = comparison_rows(report)
     table = Table(title=f"{len(report.trials)} trials, ranked by "
                         f"{'success rate' if report.metric == 'success' else 'return'}", show_lines=False)
