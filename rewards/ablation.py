@@ -9,9 +9,10 @@ term expanded (no preset), the format of `sweeps/conf/reward/*.yaml`; `write_opt
 writes one YAML per variant, named `<prefix><base>__<variant>` so one Hydra glob
 selects them all:
 
-    python -m rewards.ablation sort_v2 --out sweeps/conf/reward
+    python -m rewards.ablation sort_v2 --out my_conf/reward
     # then sweep every generated option (see docs/reward-analytics.md):
-    ... -m reward='glob(ablate_sort_v2__*)'
+    python -m sweeps.train -cd my_conf -m 'reward=glob(ablate_sort_v2__*)'
+    # or build and run the grid in one go: envkit sweep --ablate sort_v2 scene=sort-1
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {len(paths)} reward options to {args.out}:")
     for path in paths:
         print(f"  {path.stem}")
-    print(f"sweep them all with: -m reward='glob({stem}__*)'")
+    conf = Path(args.out).resolve().parent
+    print(f"sweep them all with: python -m sweeps.train -cd {conf} -m 'reward=glob({stem}__*)'")
+    print(f"(or let envkit build and run the grid: envkit sweep --ablate {args.design} ...)")
     return 0
 
 

@@ -9,12 +9,16 @@ comparison at the end.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from envkit.errors import ConfigError
+from envkit.errors import ConfigError, EnvkitError
 
 
 @dataclass
@@ -63,21 +67,93 @@ def plan(overrides: list[str]) -> Plan:
             batches = BasicSweeper.split_arguments(merged, None)
             sweep_dir = Path(OmegaConf.select(cfg, "hydra.sweep.dir"))
         except (HydraException, OmegaConfBaseException) as exc:
-            raise ConfigError(f"The sweep's overrides do not compose: {exc}".replace("\n", " ")) from None
+            raise ConfigError(explain(exc)) from None
     return Plan(sweep_dir, [t for batch in batches for t in batch])
 
 
-def ablation_overrides(design: str, sweep_dir: Path, write: bool = True) -> list[str]:
-    """Write the ablation grid of `design` as reward options in `<sweep_dir>/conf/reward/`,
-    add that folder to Hydra's search path and sweep every option (listed by name, so the
-    grid is the same whatever else the search path holds)."""
+def explain(exc: Exception) -> str:
+    """Hydra's composition error as one paragraph, with a did-you-mean for a mistyped key."""
+    import difflib
+
+    from hydra import compose
+    from omegaconf import DictConfig, OmegaConf
+
+    text = " ".join(str(exc).split())
+    text = text.split(" Config search path:")[0]  # Hydra's search path listing is noise here
+    m = re.search(r"Could not override '([^']+)'", text) or re.search(r"full_key: (\S+)", text)
+    key = m.group(1) if m else None
+    if key and ("Could not override" in text or "not in" in text):
+        parent, _, leaf = key.rpartition(".")
+        try:
+            node = OmegaConf.select(compose("config"), parent) if parent else compose("config")
+        except Exception:  # noqa: BLE001 - the suggestion is a courtesy; the plain message still goes out
+            node = None
+        if isinstance(node, DictConfig):
+            keys = [str(k) for k in node.keys()]
+            close = difflib.get_close_matches(leaf, keys, n=1, cutoff=0.6)
+            hint = f" Did you mean '{(parent + '.') if parent else ''}{close[0]}'?" if close else ""
+            where = f"the {parent} section" if parent else "the trial config"
+            return (f"'{key}' is not a setting of the sweep: {where} has no key '{leaf}'.{hint} "
+                    f"Its keys: {', '.join(keys)}. "
+                    "`python -m sweeps.train --cfg job` prints the whole config with its defaults.")
+    return (f"The sweep's overrides do not compose: {text} "
+            "(`python -m sweeps.train --cfg job` prints the config; `envkit sweep --help` the syntax).")
+
+
+def check_trials(the_plan: Plan) -> None:
+    """Compose every planned trial and validate its agent config and its scene before anything runs,
+    so a typo in one grid point costs a second, not a failed trial per seed."""
+    from hydra import compose
+    from omegaconf import OmegaConf, open_dict
+
+    from agents import make_config
+    from envkit.loader import load_scene
+    from sweeps.trial import add_user_paths, scene_overrides
+
+    scenes: dict[str, str | None] = {}
+    with hydra_context():
+        for overrides in the_plan.trials:
+            cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
+            with open_dict(cfg):
+                del cfg["hydra"]
+            config = OmegaConf.to_container(cfg, resolve=True)
+            where = f"Trial {describe(list(overrides))}"
+            agent = dict(config["agent"])  # type: ignore[index]
+            try:
+                make_config(agent.pop("algo"), agent)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc} (set it with agent.<field>=...)") from None
+            source = config.get("scene_file") or config["scene"]["id"]  # type: ignore[union-attr]
+            key = json.dumps([source, scene_overrides(config)], sort_keys=True, default=str)  # type: ignore[arg-type]
+            if key not in scenes:
+                add_user_paths(config)  # type: ignore[arg-type]
+                try:
+                    load_scene(source, scene_overrides(config))  # type: ignore[arg-type]
+                    scenes[key] = None
+                except EnvkitError as exc:
+                    scenes[key] = str(exc)
+            if scenes[key] is not None:
+                raise ConfigError(f"{where}: {scenes[key]}")
+
+
+def ablation_overrides(design: str, conf: Path) -> list[str]:
+    """Write the ablation grid of `design` as reward options in `<conf>/reward/`, add `conf` to
+    Hydra's search path and sweep every option (listed by name, so the grid is the same
+    whatever else the search path holds)."""
     from rewards.ablation import ablation_designs, write_options
 
     designs = ablation_designs(design)
-    conf = (sweep_dir / "conf").resolve()
-    if write:
-        write_options(designs, conf / "reward")
+    conf = conf.resolve()
+    write_options(designs, conf / "reward")
     return [f"hydra.searchpath=[file://{conf}]", f"reward={','.join(designs)}"]
+
+
+def describe(overrides: list[str]) -> str:
+    """A trial's overrides without Hydra's own and the bookkeeping keys (for messages)."""
+    from sweeps.collect import NOT_DESIGN_KEYS
+
+    skip = tuple(k for k in NOT_DESIGN_KEYS if k != "seed")
+    return " ".join(o for o in overrides if not o.startswith("hydra.") and o.split("=", 1)[0] not in skip)
 
 
 def run_hydra(overrides: list[str]) -> int:
@@ -104,8 +180,12 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
           jobs: int | None = None) -> int:
     """Plan, run and report a sweep; the exit code is 1 when a trial failed, else Hydra's."""
     from sweeps.collect import find_trials
+    from sweeps.train import preflight
 
     overrides = list(overrides)
+    problem = preflight(overrides)
+    if problem:
+        raise ConfigError(problem)
     if jobs is not None:
         if jobs < 1:
             raise ConfigError(f"--jobs must be >= 1, got {jobs}.")
@@ -117,15 +197,28 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
         if first.sweep_dir.name == "sweep" and not any(o.startswith("name=") for o in overrides):
             overrides.append(f"name=ablate_{ablate}")  # not the default folder: keep grids apart
             first = plan(overrides)
-        overrides += ablation_overrides(ablate, first.sweep_dir, write=not dry_run)
-    the_plan = plan(overrides) if ablate else first
+        # a dry run leaves no files behind: its options go to a temporary folder
+        conf = Path(tempfile.mkdtemp(prefix="envkit-ablate-")) if dry_run else first.sweep_dir / "conf"
+        overrides += ablation_overrides(ablate, conf)
+    try:
+        the_plan = plan(overrides) if ablate else first
+        check_trials(the_plan)
+    finally:
+        if ablate and dry_run:
+            shutil.rmtree(conf, ignore_errors=True)
     n = len(the_plan.trials)
     print(f"envkit sweep: {n} trial{'s' if n != 1 else ''} -> {the_plan.sweep_dir}", flush=True)
     if dry_run:
         for t in the_plan.trials:
-            print("  " + " ".join(o for o in t if not o.startswith("hydra.")))
+            print("  " + describe(t))
         return 0
-    code = run_hydra(overrides)
+    try:
+        code = run_hydra(overrides)
+    except KeyboardInterrupt:
+        print(f"\nenvkit sweep: interrupted. Finished trials are kept in {the_plan.sweep_dir}; rerun the same "
+              f"command to continue (finished trials are skipped), or see what exists with "
+              f"`envkit report {the_plan.sweep_dir}`.", file=sys.stderr)
+        return 130
     if code != 0 and not the_plan.sweep_dir.is_dir():
         return code
     try:

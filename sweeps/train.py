@@ -21,21 +21,23 @@ from sweeps.trial import task
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 
-def preflight(argv: list[str]) -> None:
-    """Catch what Hydra would report obscurely: the Ray launcher without its optional packages."""
+def preflight(argv: list[str]) -> str | None:
+    """What Hydra would report obscurely, as a clear message (None when all is well): the Ray
+    launcher asked for without its optional packages."""
     if any(a.strip("'\"") in ("launcher=ray", "hydra/launcher=ray") for a in argv):
         try:
             import hydra_plugins.hydra_ray_launcher  # noqa: F401
         except ImportError:
-            sys.exit(
-                "sweeps: launcher=ray needs the optional Ray packages: pip install -e \".[ray]\" "
-                "(hydra-ray-launcher and ray), then start or join a Ray cluster as README.md describes "
-                "(\"Sweeps on a Ray cluster\"). Without Ray, use launcher=local (parallel on this machine)."
-            )
+            return ("launcher=ray needs the optional Ray packages: pip install -e \".[ray]\" (hydra-ray-launcher "
+                    "and ray), then start or join a Ray cluster as README.md describes (\"Sweeps on a Ray "
+                    "cluster\"). Without Ray, use launcher=local (parallel on this machine).")
+    return None
 
 
 def main() -> None:
-    preflight(sys.argv[1:])
+    problem = preflight(sys.argv[1:])
+    if problem:
+        sys.exit(f"sweeps: {problem}")
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)()
 
 

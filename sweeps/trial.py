@@ -188,12 +188,17 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
     return _brief(summary)
 
 
+def add_user_paths(config: dict[str, Any]) -> None:
+    """Make user reward terms (`my_terms:fn`) importable from the working folder and the scene's folder."""
+    for folder in (os.getcwd(), str(Path(config.get("scene_file") or ".").resolve().parent)):
+        if folder not in sys.path:
+            sys.path.append(folder)
+
+
 def _train(cfg: DictConfig, config: dict[str, Any], job_dir: Path, label: str, resume: bool) -> None:
     import agents
 
-    for folder in (os.getcwd(), str(Path(config.get("scene_file") or ".").resolve().parent)):
-        if folder not in sys.path:  # user reward terms ("my_terms:fn") beside the scene or the cwd
-            sys.path.append(folder)
+    add_user_paths(config)
     scene = write_scene(config, job_dir)
     agent = dict(config["agent"])
     algo = agent.pop("algo")

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Rerunning the same command skips finished trials. See docs/sweeps.md."
         ),
     )
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides (sweep with a,b,c)")
+    p.add_argument("overrides", nargs=argparse.REMAINDER, metavar="KEY=VALUE",
+                   help="Hydra overrides (sweep with a,b,c); the options below may come before or after them")
     p.add_argument("--dry-run", action="store_true", help="list the trials and the sweep folder, run nothing")
     p.add_argument("--no-report", action="store_true", help="do not build the report at the end")
     p.add_argument("--jobs", type=int, default=None, help="trials at once with launcher=local (default: all cores)")
@@ -27,8 +28,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _flags() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--no-report", action="store_true")
+    p.add_argument("--jobs", type=int)
+    p.add_argument("--ablate")
+    return p
+
+
 def run(args: argparse.Namespace) -> int:
+    from envkit.errors import ConfigError
     from sweeps.launch import sweep
 
-    return sweep(args.overrides, report=not args.no_report, dry_run=args.dry_run, ablate=args.ablate,
-                 jobs=args.jobs)
+    # options after the first override land in the remainder: pick them out of it
+    late, overrides = _flags().parse_known_args(args.overrides)
+    unknown = [o for o in overrides if o.startswith("-")]
+    if unknown:
+        raise ConfigError(f"unknown option(s) {' '.join(unknown)}. Options: --dry-run, --no-report, "
+                          "--jobs N, --ablate DESIGN; everything else is a Hydra override KEY=VALUE.")
+    return sweep(overrides, report=not (args.no_report or late.no_report), dry_run=args.dry_run or late.dry_run,
+                 ablate=late.ablate or args.ablate, jobs=late.jobs if late.jobs is not None else args.jobs)
