@@ -52,3 +52,21 @@ def test_eval_video(tmp_path, video):
                        run_dir=tmp_path / "run", quiet=True)
     out = agents.evaluate(res.checkpoint, env=TargetEnv, episodes=1, video=tmp_path / video)
     assert (tmp_path / video).stat().st_size > 0 and out["video"].endswith(video)
+
+
+def test_progress_lines_print_one_line_per_evaluation(tmp_path, capsys):
+    from agents_testenvs import TargetEnv
+
+    import agents
+
+    cfg = {"total_timesteps": 256, "batch_size": 64, "minibatch_size": 32, "epochs": 1, "tensorboard": False,
+           "eval_every": 128, "eval_episodes": 1}
+    agents.train(lambda: TargetEnv(), "ppo", cfg, run_dir=tmp_path / "run", progress="lines", label="my trial")
+    lines = capsys.readouterr().out.splitlines()
+    evals = [ln for ln in lines if ln.startswith("[my trial] step ")]
+    # the untrained baseline, every 128 transitions, and the end: one plain line each, no bar
+    assert len(evals) >= 3 and all("eval return" in ln for ln in evals), lines
+    assert evals[-1].startswith("[my trial] step 2") and "/256, eval return" in evals[-1]
+    assert not any("\r" in ln or "━" in ln for ln in lines)
+    with pytest.raises(agents.ConfigError, match="progress must be one of bar, lines, none"):
+        agents.train(lambda: TargetEnv(), "ppo", cfg, run_dir=tmp_path / "run2", progress="fancy")
