@@ -81,6 +81,8 @@ class Report:
     warnings: list[str]
     correlations: list[dict[str, Any]]
     terms: list[dict[str, Any]]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Training episodes (episodes.csv) of each trial, by trial folder."""
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -124,8 +126,7 @@ def _rank_key(metric: str):
     return key
 
 
-def build_report(dirs: list[str | Path], reps: int = 2000, seed: int = 0, task_key: str | None = None,
-                 threshold_note: bool = True) -> Report:
+def build_report(dirs: list[str | Path], reps: int = 2000, seed: int = 0, task_key: str | None = None) -> Report:
     """Collect, group, estimate, rank and judge; no files are written here."""
     trials = find_trials(dirs)
     keys = assign_designs(trials)
@@ -150,9 +151,7 @@ def build_report(dirs: list[str | Path], reps: int = 2000, seed: int = 0, task_k
     correlations = [analytics.return_success_correlation(d.label, d.trials, frames) for d in designs]
     terms = [row for d in designs for row in analytics.term_contributions(d.label, d.trials, frames)]
     verdict, warnings = judge(designs, metric, improvement, trials)
-    report = Report(metric, keys, designs, trials, improvement, verdict, warnings, correlations, terms)
-    report._frames = frames  # type: ignore[attr-defined]
-    return report
+    return Report(metric, keys, designs, trials, improvement, verdict, warnings, correlations, terms, frames)
 
 
 # ---------------------------------------------------------------------------------- the verdict
@@ -321,9 +320,9 @@ def write_report(report: Report, out: Path, make_plots: bool = True) -> dict[str
     files.update(csv=out / "comparison.csv", trials=out / "trials.csv", terms=out / "terms.csv")
 
     if make_plots:
-        frames = report._frames  # type: ignore[attr-defined]
         from sweeps.summary import read_csv
 
+        frames = report.frames
         curves = {d.label: [read_csv(t.path / "eval.csv") for t in d.trials if t.status != "failed"]
                   for d in report.designs}
         eps = {d.label: [frames[str(t.path)] for t in d.trials if t.status != "failed"] for d in report.designs}

@@ -1,9 +1,19 @@
-"""Tiny envs for the agents tests: fast, deterministic, and with known structure."""
+"""Tiny envs for the agents tests (fast, deterministic, and with known structure) and
+small helpers that read a run directory."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
+
+
+def replay_obs_dtypes(run_dir: Path) -> dict[str, np.dtype]:
+    """dtype of every observation array in the run's saved replay buffer (checkpoints/replay.npz),
+    named "obs/<key>" and "next_obs/<key>"; <key> is a Dict observation's key, "obs" for a Box."""
+    with np.load(Path(run_dir) / "checkpoints" / "replay.npz") as data:
+        return {name: data[name].dtype for name in data.files if name.startswith(("obs/", "next_obs/"))}
 
 
 class CountingEnv(gym.Env):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from agents_testenvs import TargetEnv
+from agents_testenvs import TargetEnv, replay_obs_dtypes
 
 import agents
 from agents.td3 import td3_target
@@ -31,9 +31,7 @@ def test_td3_smoke(tmp_path, fast, image):
     assert np.isfinite(stats["critic_loss"]).all()
     assert (tmp_path / "run" / "checkpoints" / "replay.npz").exists()
     if image:
-        run_dir = tmp_path / "run"
-        with np.load(run_dir / "checkpoints" / "replay.npz") as data:
-            assert data["obs/camera"].dtype == np.uint8
+        assert replay_obs_dtypes(tmp_path / "run")["obs/camera"] == np.uint8
 
 
 @pytest.mark.slow
