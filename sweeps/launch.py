@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -156,6 +157,18 @@ def describe(overrides: list[str]) -> str:
     return " ".join(o for o in overrides if not o.startswith("hydra.") and o.split("=", 1)[0] not in skip)
 
 
+def varying_keys(the_plan: Plan) -> list[str]:
+    """Override keys whose value differs between the planned trials."""
+    values: dict[str, set[str]] = {}
+    for t in the_plan.trials:
+        for o in t:
+            key, _, value = o.partition("=")
+            values.setdefault(key, set()).add(value)
+    n = len(the_plan.trials)
+    return [k for k, v in values.items() if len(v) > 1 or sum(k == o.partition("=")[0] for t in the_plan.trials
+                                                              for o in t) < n]
+
+
 def run_hydra(overrides: list[str]) -> int:
     """Run `python -m sweeps.train -m ...` in this process; Hydra's exit code (0 on success)."""
     from sweeps import train
@@ -181,6 +194,7 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
     """Plan, run and report a sweep; the exit code is 1 when a trial failed, else Hydra's."""
     from sweeps.collect import find_trials
     from sweeps.train import preflight
+    from sweeps.trial import LABEL_KEYS_ENV
 
     overrides = list(overrides)
     problem = preflight(overrides)
@@ -212,6 +226,7 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
         for t in the_plan.trials:
             print("  " + describe(t))
         return 0
+    os.environ[LABEL_KEYS_ENV] = ",".join(varying_keys(the_plan))  # short progress labels in the trials
     try:
         code = run_hydra(overrides)
     except KeyboardInterrupt:
@@ -219,6 +234,8 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
               f"command to continue (finished trials are skipped), or see what exists with "
               f"`envkit report {the_plan.sweep_dir}`.", file=sys.stderr)
         return 130
+    finally:
+        os.environ.pop(LABEL_KEYS_ENV, None)
     if code != 0 and not the_plan.sweep_dir.is_dir():
         return code
     try:

@@ -116,7 +116,7 @@ def _archive(job_dir: Path) -> Path | None:
     return target
 
 
-def prepare(job_dir: Path, fp: str, cfg: DictConfig) -> tuple[str, dict[str, Any] | None]:
+def prepare(job_dir: Path, fp: str, cfg: DictConfig, label: str | None = None) -> tuple[str, dict[str, Any] | None]:
     """Decide what to do with what an earlier attempt left in `job_dir`.
 
     Returns ("skip", summary), ("summarize", None) when training had finished but the
@@ -127,7 +127,7 @@ def prepare(job_dir: Path, fp: str, cfg: DictConfig) -> tuple[str, dict[str, Any
     status = read_json(job_dir / "status.json")
     before = read_json(job_dir / "trial.json")
     same = before is not None and before.get("fingerprint") == fp
-    label = job_dir.name
+    label = label or job_dir.name
     if summary is not None and summary.get("status") == "completed" and same and cfg.resume:
         return "skip", summary
     if status is not None and same and cfg.resume:
@@ -156,11 +156,12 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
     job_dir = Path(hc.runtime.output_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     label = job_dir.name
+    short = short_label(list(hc.overrides.task), label)
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     fp = fingerprint(config)
-    action, summary = prepare(job_dir, fp, cfg)
+    action, summary = prepare(job_dir, fp, cfg, short)
     if action == "skip":
-        _say(cfg, f"[{label}] already complete, skipped (resume=false redoes it)")
+        _say(cfg, f"[{short}] already complete, skipped (resume=false redoes it)")
         return _brief(summary or {})
 
     trial = {
@@ -176,7 +177,7 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
     error: str | None = None
     try:
         if action != "summarize":
-            _train(cfg, config, job_dir, label, resume=action == "resume")
+            _train(cfg, config, job_dir, short, resume=action == "resume")
     except KeyboardInterrupt:
         raise  # Ctrl-C stops the sweep; status.json says interrupted and a rerun continues it
     except Exception as exc:  # noqa: BLE001 - any failure of one trial must not stop the others
@@ -184,8 +185,22 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
         (job_dir / "error.txt").write_text(f"{error}\n\n{traceback.format_exc()}")
     summary = summarize(job_dir, trial, error=error, wall_time=time.perf_counter() - t0)
     write_summary(job_dir, summary)
-    _say(cfg, _finished_line(label, summary))
+    _say(cfg, _finished_line(short, summary))
     return _brief(summary)
+
+
+#: Set by `envkit sweep` for its trials: the override keys that vary across the sweep.
+LABEL_KEYS_ENV = "ENVKIT_SWEEP_LABEL_KEYS"
+
+
+def short_label(overrides: list[str], default: str) -> str:
+    """The name a trial's progress lines show: only the overrides that vary across its sweep
+    (when `envkit sweep` said which), e.g. `reward=sort_v1 seed=2`, not every override."""
+    keys = [k for k in os.environ.get(LABEL_KEYS_ENV, "").split(",") if k]
+    if not keys:
+        return default
+    parts = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") in keys]
+    return " ".join(parts) or default
 
 
 def add_user_paths(config: dict[str, Any]) -> None:
