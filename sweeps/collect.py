@@ -17,7 +17,7 @@ from typing import Any
 from envkit.errors import ConfigError
 
 #: Keys never part of a design: the seed (what designs are averaged over) and bookkeeping.
-NOT_DESIGN_KEYS = ("seed", "name", "out_dir", "launcher", "progress", "resume")
+NOT_DESIGN_KEYS = ("seed", "name", "out_dir", "launcher", "progress", "resume", "isolate")
 
 
 @dataclass

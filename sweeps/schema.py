@@ -93,6 +93,9 @@ class TrialConfig:
     """Skip trials whose summary.json is complete and was made with the same config; redo the others."""
     progress: str = "lines"
     """lines: one line per trial start, evaluation and end (readable with parallel trials); none: silent."""
+    isolate: bool = True
+    """Train each trial in a child process, so a crash or kill of one trial cannot take the launcher's
+    worker (and the trials after it) down; false trains inside the launcher's process (for debuggers)."""
 
 
 AGENT_NODES: dict[str, type] = {"ppo": PPOAgent, "td3": TD3Agent}

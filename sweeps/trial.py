@@ -33,9 +33,9 @@ from sweeps.schema import register_configs
 register_configs()  # workers import this module to unpickle the task: they need the resolver too
 
 #: Top-level keys that do not change what a trial computes (they are not in its fingerprint).
-NON_RESULT_KEYS = ("name", "out_dir", "resume", "progress")
+NON_RESULT_KEYS = ("name", "out_dir", "resume", "progress", "isolate")
 #: Files and folders of a job directory that belong to Hydra or to earlier attempts, not to a run.
-KEEP_ON_RETRY = (".hydra", "attempts", "trial.log")
+KEEP_ON_RETRY = (".hydra", "attempts", "trial.log", "trial.pid")
 
 
 def fingerprint(config: dict[str, Any]) -> str:
@@ -175,18 +175,64 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
     (job_dir / "trial.json").write_text(json.dumps(trial, indent=2, default=str))
     t0 = time.perf_counter()
     error: str | None = None
-    try:
-        if action != "summarize":
-            _train(cfg, config, job_dir, short, resume=action == "resume")
-    except KeyboardInterrupt:
-        raise  # Ctrl-C stops the sweep; status.json says interrupted and a rerun continues it
-    except Exception as exc:  # noqa: BLE001 - any failure of one trial must not stop the others
-        error = _describe(exc)
-        (job_dir / "error.txt").write_text(f"{error}\n\n{traceback.format_exc()}")
+    if action != "summarize":
+        progress = "lines" if cfg.progress == "lines" else "none"
+        resume = action == "resume"
+        if cfg.isolate:
+            error = train_in_child(job_dir, short, resume, progress)
+        else:
+            try:
+                train(config, job_dir, short, resume, progress)
+            except KeyboardInterrupt:
+                raise  # Ctrl-C stops the sweep; status.json says interrupted and a rerun continues it
+            except Exception as exc:  # noqa: BLE001 - any failure of one trial must not stop the others
+                error = record_error(job_dir, exc)
     summary = summarize(job_dir, trial, error=error, wall_time=time.perf_counter() - t0)
     write_summary(job_dir, summary)
     _say(cfg, _finished_line(short, summary))
     return _brief(summary)
+
+
+def train_in_child(job_dir: Path, label: str, resume: bool, progress: str) -> str | None:
+    """Train in a child process (`python -m sweeps.worker`), so that a crash of the physics
+    engine, the out-of-memory killer or a `kill` ends this trial only: the launcher's worker
+    survives to write the summary and run the next trial. Returns the error, None on success."""
+    import signal
+    import subprocess
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    cmd = [sys.executable, "-m", "sweeps.worker", str(job_dir), "--label", label, "--progress", progress]
+    proc = subprocess.Popen([*cmd, "--resume"] if resume else cmd, env=env)
+    (job_dir / "trial.pid").write_text(f"{proc.pid}\n")
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.wait()  # the child got the same Ctrl-C: let it mark its run as interrupted
+        raise
+    finally:
+        (job_dir / "trial.pid").unlink(missing_ok=True)
+    if code == 0:
+        return None
+    recorded = read_json(job_dir / "error.json")
+    if recorded and recorded.get("error"):
+        return str(recorded["error"])
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        why = " (the out-of-memory killer?)" if -code == signal.SIGKILL else ""
+        return (f"the trial's process was killed by {name}{why}. Its logs up to then are kept; rerunning the "
+                "sweep continues it from its last checkpoint (agent.checkpoint_every).")
+    return f"the trial's process exited with code {code} without saying why; see trial.log and the output above."
+
+
+def record_error(job_dir: Path, exc: BaseException) -> str:
+    """Write error.txt (message and traceback) and error.json (message); return the message."""
+    from agents.logger import write_json_atomic
+
+    error = _describe(exc)
+    (job_dir / "error.txt").write_text(f"{error}\n\n{traceback.format_exc()}")
+    write_json_atomic(job_dir / "error.json", {"error": error})
+    return error
 
 
 #: Set by `envkit sweep` for its trials: the override keys that vary across the sweep.
@@ -210,17 +256,20 @@ def add_user_paths(config: dict[str, Any]) -> None:
             sys.path.append(folder)
 
 
-def _train(cfg: DictConfig, config: dict[str, Any], job_dir: Path, label: str, resume: bool) -> None:
+def train(config: dict[str, Any], job_dir: Path, label: str, resume: bool, progress: str) -> None:
+    """Write the trial's scene and train its agent into `job_dir` (in this process)."""
     import agents
 
     add_user_paths(config)
     scene = write_scene(config, job_dir)
     agent = dict(config["agent"])
     algo = agent.pop("algo")
-    _say(cfg, f"[{label}] {algo} on {config.get('scene_file') or config['scene']['id']}, "
-              f"reward {config['reward']['name']}, {agent['total_timesteps']:,} steps, seed {config['seed']}")
+    if progress != "none":
+        sys.stdout.write(f"[{label}] {algo} on {config.get('scene_file') or config['scene']['id']}, reward "
+                         f"{config['reward']['name']}, {agent['total_timesteps']:,} steps, seed {config['seed']}\n")
+        sys.stdout.flush()
     agents.train(str(scene), algo=algo, config=agent, run_dir=job_dir, seed=int(config["seed"]),
-                 resume=resume, progress="lines" if cfg.progress == "lines" else "none", label=label)
+                 resume=resume, progress=progress, label=label)
 
 
 def _describe(exc: BaseException) -> str:

@@ -161,3 +161,44 @@ def test_killed_sweep_leaves_a_usable_report_and_the_rerun_continues_the_trial(t
     steps = pd.read_csv(second_job / "episodes.csv")["global_step"]
     assert steps.is_monotonic_increasing and steps.iloc[-1] >= 0.94 * 8000  # one log, continued
     assert not (second_job / "attempts").exists()  # continued, not redone
+
+
+def test_a_killed_trial_is_reported_failed_while_the_others_go_on(tmp_path: Path) -> None:
+    # two equal trials in parallel; one trial's own process is killed (as the out-of-memory
+    # killer would) after its first checkpoint: the other completes, the sweep reports the
+    # killed one as failed, and the rerun continues it from its checkpoint
+    args = ["reward=reach_dense", "seed=0,1", "budget.timesteps=8000", "budget.eval_every=2000",
+            "budget.eval_episodes=2", "agent.batch_size=500", "agent.checkpoint_every=1000", "agent.tensorboard=false",
+            f"out_dir={tmp_path / 'runs'}", "name=oom", "--jobs", "2"]
+    sweep_dir = tmp_path / "runs" / "oom"
+    proc = subprocess.Popen([sys.executable, "-m", "envkit.cli", "sweep", *args], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    victim = None
+    try:
+        deadline = time.monotonic() + 300
+        while victim is None and time.monotonic() < deadline and proc.poll() is None:
+            for job in sweep_dir.glob("*seed=1*"):
+                if (job / "checkpoints" / "last.pt").is_file() and (job / "trial.pid").is_file():
+                    victim = job
+                    os.kill(int((job / "trial.pid").read_text()), signal.SIGKILL)
+            time.sleep(0.2)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert victim is not None, "the trial to kill never reached its first checkpoint"
+    assert proc.returncode == 1, out
+    assert "1 completed, 1 failed" in out, out
+    s = _summary(victim)
+    assert s["status"] == "failed" and "killed by SIGKILL" in s["error"], s["error"]
+    (other,) = [j for j in sweep_dir.glob("*seed=0*")]
+    assert _summary(other)["status"] == "completed"
+    report = (sweep_dir / "report" / "comparison.md").read_text()
+    assert "1 trial(s) failed" in report and "killed by SIGKILL" in report
+
+    rerun = _sweep(args, tmp_path)
+    out2 = rerun.stdout + rerun.stderr
+    assert rerun.returncode == 0, out2
+    assert "already complete, skipped" in out2 and "continuing an interrupted attempt" in out2, out2
+    assert _summary(victim)["status"] == "completed" and not (victim / "attempts").exists()
