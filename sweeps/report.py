@@ -33,7 +33,7 @@ import pandas as pd
 
 from envkit.errors import ConfigError, EnvkitError
 from sweeps import analytics, plots
-from sweeps.collect import Trial, assign_designs, find_trials
+from sweeps.collect import Trial, assign_designs, design_value, find_trials
 from sweeps.stats import NAN_INTERVAL, Interval, bootstrap_ci, probability_of_improvement_ci
 
 MIN_SEEDS = 3
@@ -65,7 +65,7 @@ class DesignStats:
         for t in self.trials:
             if t.status == "completed":
                 v = t.summary.get(key)
-                task = t.info.get("config", {}).get(task_key, "") if task_key else ""
+                task = design_value(t, task_key) if task_key else ""
                 groups.setdefault(str(task), []).append(np.nan if v is None else float(v))
         return [np.asarray(groups[k], float) for k in sorted(groups)]
 

@@ -185,3 +185,19 @@ def test_a_partial_report_works_with_no_completed_trial(tmp_path: Path) -> None:
     write_report(rep, tmp_path / "report")
     assert rep.verdict.startswith("No trial has completed yet")
     assert (tmp_path / "report" / "comparison.md").is_file()
+
+
+def test_task_key_pools_designs_over_tasks_with_stratified_intervals(tmp_path: Path) -> None:
+    # reward=a solves scene "easy" every time and scene "hard" never; resampling within each
+    # scene keeps its pooled IQM exact, so its interval is a point
+    for seed in range(3):
+        fake_trial(tmp_path, {"scene": "easy", "reward": "a"}, seed, [1.0, 1.0], [1.0, 1.0])
+        fake_trial(tmp_path, {"scene": "hard", "reward": "a"}, seed, [0.0, 0.0], [0.0, 0.0])
+        fake_trial(tmp_path, {"scene": "easy", "reward": "b"}, seed, [0.1 * seed] * 2, [0.0, 0.0])
+        fake_trial(tmp_path, {"scene": "hard", "reward": "b"}, seed, [0.0, 0.0], [0.0, 0.0])
+    per_scene = build_report([tmp_path], reps=300)
+    assert per_scene.keys == ["scene", "reward"] and len(per_scene.designs) == 4
+    pooled = build_report([tmp_path], reps=300, task_key="scene")
+    assert pooled.keys == ["reward"] and [d.label for d in pooled.designs] == ["reward=a", "reward=b"]
+    a = pooled.designs[0]
+    assert a.seeds == 6 and (a.success.value, a.success.low, a.success.high) == (0.5, 0.5, 0.5)
