@@ -158,15 +158,15 @@ def describe(overrides: list[str]) -> str:
 
 
 def varying_keys(the_plan: Plan) -> list[str]:
-    """Override keys whose value differs between the planned trials."""
+    """Override keys whose value differs between the planned trials (or that some trials lack)."""
     values: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
     for t in the_plan.trials:
         for o in t:
             key, _, value = o.partition("=")
             values.setdefault(key, set()).add(value)
-    n = len(the_plan.trials)
-    return [k for k, v in values.items() if len(v) > 1 or sum(k == o.partition("=")[0] for t in the_plan.trials
-                                                              for o in t) < n]
+            counts[key] = counts.get(key, 0) + 1
+    return [k for k in values if len(values[k]) > 1 or counts[k] < len(the_plan.trials)]
 
 
 def run_hydra(overrides: list[str]) -> int:
