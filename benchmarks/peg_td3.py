@@ -1,0 +1,126 @@
+"""Task A (peg-in-hole, TD3): learning curves, wall time and steps/s of finished training runs.
+
+    python benchmarks/peg_td3.py --run state=RUN_DIR --run camera=RUN_DIR \
+        [--plot docs/img/peg_td3_learning.png]
+
+Reads the run directories `envkit train` writes (config.yaml, status.json, eval.csv,
+episodes.csv; the commands that made them are in docs/benchmarks.md, section "Task A:
+TD3 on peg-in-hole") and prints, per run: the budget, wall time, steps/s (end to end,
+and after learning_starts), the final and best evaluation, then the learning curve as a
+table (evaluation step vs success rate, mean return and mean episode length of the
+deterministic policy).
+With --plot it also draws success rate and mean return against env steps, one line per
+run, with the training episodes' success (mean of the last 100) dashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+
+def load_run(run_dir: Path) -> dict:
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    status = json.loads((run_dir / "status.json").read_text())
+    evals = pd.read_csv(run_dir / "eval.csv")
+    episodes = pd.read_csv(run_dir / "episodes.csv")
+    return {"dir": run_dir, "config": config, "status": status, "evals": evals, "episodes": episodes}
+
+
+def rates(run: dict) -> tuple[float, float]:
+    """Steps/s over the whole run (evaluations and checkpoints included), and after learning_starts
+    (from the training episodes' wall times: the update-bound phase)."""
+    status, ep = run["status"], run["episodes"]
+    total = status["global_step"] / status["wall_time"] if status["wall_time"] else float("nan")
+    start = run["config"]["agent"].get("learning_starts", 0)
+    after = ep[ep["global_step"] >= start]
+    if len(after) < 2:
+        return total, float("nan")
+    a, b = after.iloc[0], after.iloc[-1]
+    return total, (b["global_step"] - a["global_step"]) / max(b["wall_time"] - a["wall_time"], 1e-9)
+
+
+def summary_table(runs: dict[str, dict]) -> str:
+    head = ("| run | env | steps | batch | vec_env | threads | status | wall time | steps/s (all) "
+            "| steps/s (after warm-up) | final success | final return | best success (step) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for name, run in runs.items():
+        agent, ev = run["config"]["agent"], run["evals"]
+        total, after = rates(run)
+        final = ev.iloc[-1]
+        best = ev.loc[ev["success_rate"].idxmax()]
+        lines.append(
+            f"| {name} | `{run['config']['env']}` | {run['status']['global_step']:,} | {agent['batch_size']} "
+            f"| {agent['vec_env']} | {agent['torch_threads']} | {run['status']['status']} "
+            f"| {run['status']['wall_time'] / 60:.1f} min | {total:.0f} | {after:.0f} "
+            f"| {final['success_rate']:.2f} | {final['mean_return']:.2f} "
+            f"| {best['success_rate']:.2f} ({int(best['global_step']):,}) |"
+        )
+    return "\n".join(lines)
+
+
+def curve_table(name: str, run: dict) -> str:
+    """The learning curve of one run: evaluation step vs success rate and mean return."""
+    ev = run["evals"]
+    lines = [f"{name}: `{run['config']['env']}`, {int(ev['episodes'].iloc[-1])} evaluation episodes per point",
+             "", "| eval step | success rate | mean return | mean length |", "|---|---|---|---|"]
+    for _, row in ev.iterrows():
+        lines.append(f"| {int(row['global_step']):,} | {row['success_rate']:.2f} | {row['mean_return']:.2f} "
+                     f"| {row['mean_length']:.1f} |")
+    return "\n".join(lines)
+
+
+def plot(runs: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_s, ax_r) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for i, (name, run) in enumerate(runs.items()):
+        colour = f"C{i}"
+        ev, ep = run["evals"], run["episodes"]
+        n_eval = int(ev["episodes"].iloc[-1])
+        ax_s.plot(ev["global_step"], ev["success_rate"], "o-", color=colour, label=f"{name}: eval ({n_eval} episodes)")
+        if "success" in ep and ep["success"].notna().any():
+            ax_s.plot(ep["global_step"], ep["success"].rolling(100, min_periods=10).mean(), "--", color=colour,
+                      alpha=0.6, label=f"{name}: training episodes (last 100)")
+        ax_r.plot(ev["global_step"], ev["mean_return"], "o-", color=colour, label=f"{name}: eval")
+    ax_s.set(xlabel="env steps", ylabel="success rate", ylim=(-0.03, 1.03), title="Success (tip within 1 cm of the hole bottom)")
+    ax_r.set(xlabel="env steps", ylabel="mean return", title="Mean evaluation return (progress + success bonus)")
+    for ax in (ax_s, ax_r):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("TD3 on envkit peg_in_hole (Task A)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="append", required=True, metavar="NAME=RUN_DIR",
+                        help="a finished run directory, named for the tables (repeatable)")
+    parser.add_argument("--plot", type=Path, help="write the learning curves to this PNG")
+    args = parser.parse_args()
+    runs: dict[str, dict] = {}
+    for item in args.run:
+        name, sep, path = item.partition("=")
+        if not sep:
+            parser.error(f"--run takes NAME=RUN_DIR, got {item!r}")
+        runs[name] = load_run(Path(path))
+    print(summary_table(runs))
+    for name, run in runs.items():
+        print()
+        print(curve_table(name, run))
+    if args.plot is not None:
+        plot(runs, args.plot)
+        print(f"\nplot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
