@@ -48,15 +48,10 @@ def design_label(design: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in design.items()) or "all trials"
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    from sweeps.trial import read_json
-
-    return read_json(path)
-
-
 def find_trials(dirs: Sequence[str | Path]) -> list[Trial]:
     """Every trial under `dirs` (earlier attempts kept in attempts/ are skipped)."""
     from sweeps.summary import curve_metrics, read_csv
+    from sweeps.trial import read_json
 
     trials: list[Trial] = []
     for d in dirs:
@@ -71,13 +66,13 @@ def find_trials(dirs: Sequence[str | Path]) -> list[Trial]:
                 "(runs/sweeps/<name>)? A sweep that was stopped before any trial started has nothing to report."
             )
         for path in found:
-            info = _read(path / "trial.json") or {}
-            summary = _read(path / "summary.json")
+            info = read_json(path / "trial.json") or {}
+            summary = read_json(path / "summary.json")
             if summary is None:
                 cfg = info.get("config", {})
                 partial = curve_metrics(read_csv(path / "eval.csv"), float(cfg.get("success_threshold", 0.8)),
                                         int(cfg.get("final_evals", 3)))
-                status_json = _read(path / "status.json") or {}
+                status_json = read_json(path / "status.json") or {}
                 summary = {"status": "incomplete", "global_step": status_json.get("global_step", 0),
                            "error": "no summary.json: the trial was killed or is still running", **partial}
             trials.append(Trial(path, str(summary.get("status")), summary, info))

@@ -125,11 +125,12 @@ def check_trials(the_plan: Plan) -> None:
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc} (set it with agent.<field>=...)") from None
             source = config.get("scene_file") or config["scene"]["id"]  # type: ignore[union-attr]
-            key = json.dumps([source, scene_overrides(config)], sort_keys=True, default=str)  # type: ignore[arg-type]
+            overrides_of_scene = scene_overrides(config)  # type: ignore[arg-type]
+            key = json.dumps([source, overrides_of_scene], sort_keys=True, default=str)
             if key not in scenes:
                 add_user_paths(config)  # type: ignore[arg-type]
                 try:
-                    load_scene(source, scene_overrides(config))  # type: ignore[arg-type]
+                    load_scene(source, overrides_of_scene)
                     scenes[key] = None
                 except EnvkitError as exc:
                     scenes[key] = str(exc)

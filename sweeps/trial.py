@@ -51,8 +51,10 @@ def read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _say(cfg: DictConfig, text: str) -> None:
-    if cfg.progress != "none":  # one write per line: parallel trials share the terminal
+def _say(cfg: DictConfig | str, text: str) -> None:
+    """Print one progress line unless progress is "none" (`cfg` is the trial config or the mode)."""
+    mode = cfg if isinstance(cfg, str) else cfg.progress
+    if mode != "none":  # one write per line: parallel trials share the terminal
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
@@ -264,10 +266,8 @@ def train(config: dict[str, Any], job_dir: Path, label: str, resume: bool, progr
     scene = write_scene(config, job_dir)
     agent = dict(config["agent"])
     algo = agent.pop("algo")
-    if progress != "none":
-        sys.stdout.write(f"[{label}] {algo} on {config.get('scene_file') or config['scene']['id']}, reward "
-                         f"{config['reward']['name']}, {agent['total_timesteps']:,} steps, seed {config['seed']}\n")
-        sys.stdout.flush()
+    _say(progress, f"[{label}] {algo} on {config.get('scene_file') or config['scene']['id']}, reward "
+                   f"{config['reward']['name']}, {agent['total_timesteps']:,} steps, seed {config['seed']}")
     agents.train(str(scene), algo=algo, config=agent, run_dir=job_dir, seed=int(config["seed"]),
                  resume=resume, progress=progress, label=label)
 
