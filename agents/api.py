@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from agents.checkpoint import load_checkpoint
-from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict
+from agents.compute import compute_settings
+from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict, validate_config
 from agents.envs import EnvSpec, make_env_fn, resolve_env_string
 from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
 from agents.logger import PROGRESS_MODES
@@ -109,25 +110,28 @@ def train(
     if progress not in (None, *PROGRESS_MODES):
         raise ConfigError(f"progress must be one of {', '.join(PROGRESS_MODES)}, got {progress!r}.")
     mode = "none" if quiet else (progress or "bar")
-    run = Run(algo, env, cfg, run_dir, seed, mode == "none", resume, progress=mode, label=label)
-    try:
-        if algo == "ppo":
-            from agents.ppo import PPO
+    validate_config(cfg)  # before compute_settings, which applies some of its values
+    with compute_settings(cfg.torch_threads, cfg.matmul_precision, cfg.device) as precision:
+        run = Run(algo, env, cfg, run_dir, seed, mode == "none", resume, progress=mode, label=label)
+        run.precision = precision
+        try:
+            if algo == "ppo":
+                from agents.ppo import PPO
 
-            agent: Any = PPO(run)
-        else:
-            from agents.td3 import TD3
+                agent: Any = PPO(run)
+            else:
+                from agents.td3 import TD3
 
-            agent = TD3(run)
-        run.start()
-        t0 = time.perf_counter()
-        agent.learn()
-        train_seconds = time.perf_counter() - t0
-    except BaseException as exc:
-        run.fail(exc)
+                agent = TD3(run)
+            run.start()
+            t0 = time.perf_counter()
+            agent.learn()
+            train_seconds = time.perf_counter() - t0
+        except BaseException as exc:
+            run.fail(exc)
+            run.close()
+            raise
         run.close()
-        raise
-    run.close()
     final = run.ckpt_dir / "final.pt"
     return TrainResult(run.run_dir, "completed", run.global_step, run.logger.last_eval,
                        final if final.exists() else None, train_seconds)

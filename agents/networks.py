@@ -204,6 +204,7 @@ class QEnsemble(nn.Module):
         dims = [first.out_dim + act_dim, *cfg.hidden_sizes, 1]
         self.layers = nn.ModuleList(EnsembleLinear(n, a, b) for a, b in itertools.pairwise(dims))
         self.act = activation(cfg.activation)
+        self._encoders, self._layers = tuple(self.encoders), tuple(self.layers)
 
     def forward(
         self, obs: dict[str, torch.Tensor], action: torch.Tensor, only_first: bool = False, detach: bool = False
@@ -211,15 +212,25 @@ class QEnsemble(nn.Module):
         """Q-values (E, B); `only_first` evaluates critic 0 alone (actor loss), `detach`
         computes no gradients for any critic parameter (the actor loss needs d/da only)."""
         n = 1 if only_first else self.n
+        encoders, layers = self._encoders, self._layers  # plain tuples: slicing a ModuleList builds a Module
         with torch.no_grad() if detach else contextlib.nullcontext():
-            feats = [enc(obs) for enc in self.encoders[:n]]
+            feats = [encoders[i](obs) for i in range(min(n, len(encoders)))]
         if len(feats) == 1:
             x = torch.cat([feats[0], action], dim=-1).unsqueeze(0).expand(n, -1, -1)
         else:
             x = torch.stack([torch.cat([f, action], dim=-1) for f in feats])
-        for layer in self.layers[:-1]:
+        for layer in layers[:-1]:
             x = self.act(layer(x, only_first, detach))
-        return self.layers[-1](x, only_first, detach).squeeze(-1)
+        return layers[-1](x, only_first, detach).squeeze(-1)
+
+
+def mode_matters(*modules: nn.Module) -> bool:
+    """True if any submodule computes differently in train and eval mode (dropout, batch norm).
+
+    Why: `Module.train()` walks every submodule; TD3 would flip its actor twice per env
+    step (~0.1 ms) for nothing when no layer cares, so it skips the flips then."""
+    kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+    return any(isinstance(m, kinds) for mod in modules for m in mod.modules())
 
 
 def obs_to_tensor(obs: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:

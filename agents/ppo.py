@@ -26,6 +26,7 @@ from agents.config import PPOConfig
 from agents.errors import CheckpointError
 from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
 from agents.normalization import ObsNormalizer, RewardScaler
+from agents.optim import make_adam
 from agents.runner import Run, assert_finite
 from agents.spaces import ObsLayout
 
@@ -76,14 +77,6 @@ class PPOPolicyHead(nn.Module):
 
 def build_actor(layout: ObsLayout, act_dim: int, cfg: PPOConfig) -> GaussianActor:
     return GaussianActor(layout, act_dim, cfg, cfg.init_log_std, cfg.ortho_init)
-
-
-def make_adam(params: list[nn.Parameter], lr: float, eps: float) -> torch.optim.Adam:
-    """Fused Adam (one kernel for all parameters) where the build supports it, else foreach."""
-    try:
-        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # pragma: no cover - older torch / exotic device
-        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
 
 
 class PPO:

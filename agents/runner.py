@@ -98,7 +98,6 @@ class Run:
                               "Pass resume=True (CLI: --resume) to continue it, or choose another run directory.")
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
-        torch.set_num_threads(config.torch_threads)
         self.device = torch.device(config.device)
         self.np_rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
@@ -116,6 +115,7 @@ class Run:
         self.episode_count: int = int(counters.get("episodes", 0))
         self._wall_offset = float(counters.get("wall_time", 0.0))
         self.logger: RunLogger | None = None
+        self.precision = "fp32"  # what agents.compute.compute_settings applied; recorded in config.yaml
 
         n = config.n_envs
         self.ep_return = np.zeros(n, np.float64)
@@ -151,6 +151,7 @@ class Run:
             "obs_layout": {k: list(v) for k, v in self.layout.shapes.items()},
             "action_dim": self.act_dim,
             "torch_version": str(torch.__version__),
+            "matmul_precision_used": self.precision,
         }
         tmp = self.run_dir / ".config.yaml.tmp"
         tmp.write_text(yaml.safe_dump(data, sort_keys=False))

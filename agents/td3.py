@@ -10,8 +10,10 @@ step that ended the episode) and is bootstrapped like any other state. The
 autoreset call that follows is not a transition and is never stored.
 
 Speed: the critics are one `QEnsemble` (batched matmuls), targets are updated
-with one fused `_foreach_lerp_`, Adam is fused, the actor loss computes no critic
-weight gradients, and losses are read back (`.item()`) only when logged.
+with one fused `_foreach_lerp_`, Adam is `LeanAdam` (the fused kernel without
+torch.optim's per-step overhead), the actor loss computes no critic weight
+gradients, train/eval mode is only switched when a layer depends on it, and
+losses are read back (`.item()`) only when logged.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, set_rng_state
 from agents.config import TD3Config
 from agents.errors import CheckpointError
-from agents.networks import DeterministicActor, QEnsemble, obs_to_tensor
+from agents.networks import DeterministicActor, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
-from agents.ppo import make_adam
+from agents.optim import make_adam
 from agents.runner import Run, assert_finite
 from agents.spaces import ObsLayout
 
@@ -60,6 +62,7 @@ class TD3:
         self.actor_opt = make_adam(list(self.actor.parameters()), cfg.learning_rate, eps=1e-8)
         self.critic_opt = make_adam(list(self.critic.parameters()), cfg.critic_learning_rate or cfg.learning_rate,
                                     eps=1e-8)
+        self._switch_modes = mode_matters(self.actor, self.critic)
         self._online = list(self.actor.parameters()) + list(self.critic.parameters())
         self._target = list(self.actor_target.parameters()) + list(self.critic_target.parameters())
         self.obs_norm = ObsNormalizer(run.layout, cfg.normalize_obs, cfg.clip_obs)
@@ -74,7 +77,8 @@ class TD3:
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
     def act_deterministic(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        self.actor.eval()
+        if self._switch_modes:
+            self.actor.eval()
         return self.actor(obs_to_tensor(self.obs_norm.normalize(obs), self.device)).cpu().numpy()
 
     def explore(self, obs: dict[str, np.ndarray]) -> np.ndarray:
@@ -136,8 +140,9 @@ class TD3:
             self._stat_counts[1] += 1
 
     def train_steps(self) -> None:
-        self.actor.train()
-        self.critic.train()
+        if self._switch_modes:
+            self.actor.train()
+            self.critic.train()
         for _ in range(self.cfg.gradient_steps):
             self.update(self.sample())
 

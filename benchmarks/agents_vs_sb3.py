@@ -63,6 +63,11 @@ PRESETS[("ppo", "PandaReachDense-v3@1env")] = dict(
 # @sync: envkit TD3 without overlapping env steps and updates (both libraries in-process).
 PRESETS[("td3", "PandaReachDense-v3@sync")] = dict(PRESETS[("td3", "PandaReachDense-v3")], vec_env="sync")
 
+# @bf16: envkit multiplies matrices with bfloat16 inputs (matmul_precision, CPUs with AMX or
+# AVX512-BF16 only); SB3 runs as before, in fp32.
+for _env in ("Pendulum-v1", "PandaReachDense-v3"):
+    PRESETS[("td3", f"{_env}@bf16")] = dict(PRESETS[("td3", _env)], matmul_precision="bf16")
+
 # envkit's reach scene mirrors PandaReachDense-v3 (50 steps, dense -distance reward), so it
 # takes the same hyperparameters; run with --env envkit/reach-v0 once the core is merged.
 for _algo in ("ppo", "td3"):
