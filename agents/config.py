@@ -76,6 +76,11 @@ class CommonConfig:
     """Episodes per evaluation, on a separate environment with fixed seeds."""
     checkpoint_every: int = 50_000
     """Write checkpoints/last.pt every this many transitions (0: only at the end)."""
+    keep_best: bool = True
+    """Write checkpoints/best.pt (the policy and its observation statistics only: no critic,
+    optimiser or replay state) whenever an evaluation beats every earlier one: a higher
+    success rate, or the same success rate with a higher mean return. A policy that later
+    training made worse stays recoverable (`envkit eval RUN/checkpoints/best.pt`)."""
     log_every: int = 2_000
     """Write a row of training statistics at most every this many transitions."""
     torch_threads: int = 1

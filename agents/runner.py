@@ -112,6 +112,10 @@ class Run:
 
         counters = self.checkpoint["counters"] if self.checkpoint else {}
         self.global_step: int = int(counters.get("global_step", 0))
+        best = counters.get("best_eval")
+        self.best_eval: tuple[float, float] | None = tuple(best) if best is not None else None
+        # The algorithm sets this: the state dict that best.pt holds (actor + obs normaliser).
+        self.policy_state: Callable[[], dict[str, Any]] | None = None
         self.episode_count: int = int(counters.get("episodes", 0))
         self._wall_offset = float(counters.get("wall_time", 0.0))
         self.logger: RunLogger | None = None
@@ -221,6 +225,24 @@ class Run:
         result.pop("returns", None)
         self.logger.evaluation(self.global_step, result)
         self.last_eval = result
+        if self.config.keep_best and self.policy_state is not None:
+            self._keep_if_best(result)
+
+    @staticmethod
+    def eval_score(result: dict[str, Any]) -> tuple[float, float]:
+        """Success rate first (NaN, an env without is_success, counts as -1), then mean return."""
+        success = float(result.get("success_rate", float("nan")))
+        return (success if success == success else -1.0, float(result["mean_return"]))
+
+    def _keep_if_best(self, result: dict[str, Any]) -> None:
+        score = self.eval_score(result)
+        if self.best_eval is not None and score <= self.best_eval:
+            return
+        payload = self.policy_state()  # type: ignore[misc]
+        if not all(torch.isfinite(t).all() for t in payload["models"]["actor"].values() if t.is_floating_point()):
+            return  # a diverged policy is never "best"; the NaN check stops the run
+        self.best_eval = score
+        save_checkpoint(self.ckpt_dir / "best.pt", {**self._header(), **payload, "eval": dict(result)})
 
     last_eval: dict[str, Any] | None = None
 
@@ -237,7 +259,16 @@ class Run:
                 "The run is marked failed and the last good checkpoint is kept."
             )
         self.next_ckpt = self._next_multiple(self.config.checkpoint_every)
-        full = {
+        full = {**self._header(), **payload}
+        self.logger.flush()
+        save_checkpoint(self.ckpt_dir / "last.pt", full)
+        if final:
+            save_checkpoint(self.ckpt_dir / "final.pt", full)
+        self.logger.status("running" if not final else "completed", self.global_step)
+
+    def _header(self) -> dict[str, Any]:
+        """What every checkpoint file carries besides the networks: enough to rebuild a Policy."""
+        return {
             "algo": self.algo,
             "config": dataclasses.asdict(self.config),
             "env": describe_env(self.env_spec),
@@ -245,14 +276,9 @@ class Run:
             "observation_space": self.envs.single_observation_space,
             "action_space": self.action_space,
             "counters": {"global_step": self.global_step, "episodes": self.episode_count,
-                         "wall_time": self.logger.wall_time},
-            **payload,
+                         "wall_time": self.logger.wall_time if self.logger else self._wall_offset,
+                         "best_eval": list(self.best_eval) if self.best_eval is not None else None},
         }
-        self.logger.flush()
-        save_checkpoint(self.ckpt_dir / "last.pt", full)
-        if final:
-            save_checkpoint(self.ckpt_dir / "final.pt", full)
-        self.logger.status("running" if not final else "completed", self.global_step)
 
     # ------------------------------------------------------------------- end
     def fail(self, exc: BaseException) -> None:

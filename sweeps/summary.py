@@ -143,6 +143,7 @@ def summarize(job_dir: Path, trial: dict[str, Any], error: str | None = None,
         "steps_per_second": round(global_step / train_time, 2) if train_time else None,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "checkpoint": "checkpoints/final.pt" if (job_dir / "checkpoints" / "final.pt").is_file() else None,
+        "best_checkpoint": "checkpoints/best.pt" if (job_dir / "checkpoints" / "best.pt").is_file() else None,
         **code_version(),
     }
     return summary

@@ -110,3 +110,41 @@ def test_nan_stops_the_run_marks_it_failed_and_keeps_the_last_good_checkpoint(tm
     for sd in ck["models"].values():
         assert all(torch.isfinite(v).all() for v in sd.values())
     assert not (run / "checkpoints" / "final.pt").exists()
+
+
+def _argmax_eval(evals: pd.DataFrame) -> pd.Series:
+    """The first row with the highest (success rate, mean return); NaN success counts as -1."""
+    best, best_score = None, None
+    for _, row in evals.iterrows():
+        score = (-1.0 if np.isnan(row["success_rate"]) else row["success_rate"], row["mean_return"])
+        if best_score is None or score > best_score:
+            best, best_score = row, score
+    return best
+
+
+@pytest.mark.parametrize("algo", ["ppo", "td3"])
+def test_best_checkpoint_holds_the_best_evaluation_across_a_resume(tmp_path, fast, algo):
+    from agents.runner import EVAL_SEED_OFFSET
+
+    extra = dict(batch_size=100, minibatch_size=50, epochs=2) if algo == "ppo" else dict(learning_starts=100, batch_size=32)
+    run = tmp_path / "run"
+    cfg = dict(fast, total_timesteps=600, eval_every=100, eval_episodes=3, hidden_sizes=[32], **extra)
+    agents.train(TargetEnv, algo, cfg, run_dir=run, seed=3, quiet=True)
+    agents.train(TargetEnv, algo, {"total_timesteps": 1200}, run_dir=run, quiet=True, resume=True)
+    evals = pd.read_csv(run / "eval.csv")
+    assert len(evals) >= 10 and evals["mean_return"].nunique() > 1
+    row = _argmax_eval(evals)
+    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert best["counters"]["global_step"] == row["global_step"]
+    assert best["eval"]["mean_return"] == pytest.approx(row["mean_return"], abs=1e-3)  # eval.csv is rounded
+    assert set(best["models"]) == {"actor"} and "optimizers" not in best  # a policy, not a resumable state
+    # the file really is the policy that scored it: the same episodes give the same return
+    again = agents.evaluate(run / "checkpoints" / "best.pt", env=TargetEnv, episodes=3, seed=3 + EVAL_SEED_OFFSET)
+    assert again["mean_return"] == pytest.approx(best["eval"]["mean_return"], rel=1e-6)
+
+
+def test_keep_best_off_writes_no_best_checkpoint(tmp_path, fast):
+    cfg = dict(fast, total_timesteps=200, eval_every=100, learning_starts=50, batch_size=16, keep_best=False)
+    agents.train(TargetEnv, "td3", cfg, run_dir=tmp_path / "run", quiet=True)
+    assert (tmp_path / "run" / "checkpoints" / "final.pt").is_file()
+    assert not (tmp_path / "run" / "checkpoints" / "best.pt").exists()

@@ -90,6 +90,7 @@ def test_failing_trial_is_reported_others_complete_and_rerun_skips_and_redoes(tm
                     "envkit_version", "git_commit"):
             assert key in s
         assert (job / "checkpoints" / "final.pt").is_file() and (job / ".hydra" / "overrides.yaml").is_file()
+        assert s["best_checkpoint"] == "checkpoints/best.pt" and (job / s["best_checkpoint"]).is_file()
         assert load_scene(job / "scene.yaml").reward.preset == "reach_dense"
         assert len(pd.read_csv(job / "episodes.csv")) >= 10
     for job in bad:
