@@ -85,12 +85,24 @@ def nominal_goal(spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
     return goal_point(f, mid) + np.array(g.offset), widths
 
 
+INSIDE_TOLERANCE = 0.001
+"""m: how far past clearance / 2 a tool pressed against a wall may sit (contact margin and
+solver penetration) and still count as inside."""
+
+
 def tip_in_hole(fixture: FixtureSpec, tool: ToolSpec | None, base: np.ndarray, tip: np.ndarray) -> bool:
-    """Whether a tool tip is inside the hole (within its square and below the block's top)."""
-    half = hole_width(fixture, tool) / 2.0
+    """Whether the tool's tip is inside the hole: below the block's top, with the tool's whole
+    cross-section within the hole's square.
+
+    The cross-section rule is what separates brushing a wall on the way in from resting on
+    the rim: a tool whose centre is over the hole but more than clearance / 2 off its axis
+    overlaps the wall, so its contact is with the block's top, which is a collision.
+    """
+    tool_width = tool.width if tool is not None else 0.0
+    slack = (hole_width(fixture, tool) - tool_width) / 2.0 + INSIDE_TOLERANCE
     return bool(
-        abs(tip[0] - base[0]) <= half
-        and abs(tip[1] - base[1]) <= half
+        abs(tip[0] - base[0]) <= slack
+        and abs(tip[1] - base[1]) <= slack
         and tip[2] <= base[2] + fixture.size[2]
     )
 

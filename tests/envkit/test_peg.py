@@ -136,6 +136,27 @@ def test_peg_hitting_the_top_of_the_block_terminates() -> None:
         env.close()
 
 
+def test_peg_resting_on_the_rim_with_its_centre_over_the_hole_is_a_collision() -> None:
+    """Under `allowed`, only contact with the tool inside the hole is forgiven: a peg 8 mm off
+    the axis overlaps the wall by 6 mm, so it lands on the block's top and the episode ends."""
+    env = envkit.make(STATE, {"episode.terminate_on.success": False})
+    assert env.unwrapped.spec_scene.episode.terminate_on.insertion_contact == "allowed"
+    try:
+        env.reset(seed=0)
+        goal = env.unwrapped.goal
+        _place_tip(env, goal + [0.008, 0.0, 0.045])  # over the hole's edge, above the top
+        for _ in range(15):
+            _, _, terminated, _, info = env.step(DOWN)
+            touching = env.unwrapped.world.touching("peg", "block")
+            # the peg sinks ~0.05 mm into the rim: no step may touch the block and go on
+            assert terminated == touching
+            if terminated:
+                break
+        assert terminated and not info["is_success"]
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize("rule, ends", [("allowed", False), ("collision", True)])
 def test_wall_contact_inside_the_hole_follows_the_insertion_rule(rule: str, ends: bool) -> None:
     overrides = {"episode.terminate_on.insertion_contact": rule, "episode.terminate_on.success": False}
