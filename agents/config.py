@@ -89,7 +89,7 @@ class CommonConfig:
     matmul_precision: str = "fp32"
     """"fp32" (exact), "bf16" (matrix multiplies and convolutions take bfloat16 inputs with fp32
     accumulation; weights and optimiser state stay fp32; needs a CPU with AMX or AVX512-BF16,
-    where it makes TD3's update ~1.4x faster) or "auto" (bf16 where the CPU has it, else fp32).
+    where it makes TD3's update ~1.3x faster) or "auto" (bf16 where the CPU has it, else fp32).
     bf16 keeps ~3 significant digits per input, so with large values (e.g. Q-values in the
     hundreds) the error can approach the differences between actions: compare with fp32 before
     relying on it. See agents/compute.py and docs/benchmarks.md."""
