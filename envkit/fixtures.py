@@ -85,25 +85,25 @@ def nominal_goal(spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
     return goal_point(f, mid) + np.array(g.offset), widths
 
 
-INSIDE_TOLERANCE = 0.001
-"""m: how far past clearance / 2 a tool pressed against a wall may sit (contact margin and
-solver penetration) and still count as inside."""
+RIM_TOLERANCE = 0.001
+"""m above the block's top that still counts as at the hole: a tool resting on the rim sits
+from ~0.1 mm below to ~0.1 mm above the top, depending on the solver's penetration."""
 
 
 def tip_in_hole(fixture: FixtureSpec, tool: ToolSpec | None, base: np.ndarray, tip: np.ndarray) -> bool:
-    """Whether the tool's tip is inside the hole: below the block's top, with the tool's whole
-    cross-section within the hole's square.
+    """Whether the tool's tip is at the hole: its centre within the hole's square and no higher
+    than RIM_TOLERANCE above the block's top.
 
-    The cross-section rule is what separates brushing a wall on the way in from resting on
-    the rim: a tool whose centre is over the hole but more than clearance / 2 off its axis
-    overlaps the wall, so its contact is with the block's top, which is a collision.
+    Contact then is with the hole's walls or its rim, which `insertion_contact: allowed`
+    forgives: an almost aligned peg jams (costing time) instead of ending the episode. The
+    tolerance makes a peg resting on the rim count the same whether the solver lets it sink
+    into the top or holds it just above.
     """
-    tool_width = tool.width if tool is not None else 0.0
-    slack = (hole_width(fixture, tool) - tool_width) / 2.0 + INSIDE_TOLERANCE
+    half = hole_width(fixture, tool) / 2.0
     return bool(
-        abs(tip[0] - base[0]) <= slack
-        and abs(tip[1] - base[1]) <= slack
-        and tip[2] <= base[2] + fixture.size[2]
+        abs(tip[0] - base[0]) <= half
+        and abs(tip[1] - base[1]) <= half
+        and tip[2] <= base[2] + fixture.size[2] + RIM_TOLERANCE
     )
 
 

@@ -47,10 +47,9 @@ def test_tip_in_hole() -> None:
     tool = ToolSpec(half_extents=(0.0125, 0.0125, 0.04))
     f = _block(hole={"clearance": 0.004, "depth": 0.04})
     base = np.array([0.0, 0.0, 0.0])
-    # 25 mm peg in a 29 mm hole: its centre may be up to 2 mm (+ 1 mm tolerance) off the axis
-    assert tip_in_hole(f, tool, base, np.array([0.0, 0.0, 0.03]))
-    assert tip_in_hole(f, tool, base, np.array([0.0029, -0.0029, 0.03]))  # pressed into a corner
-    assert not tip_in_hole(f, tool, base, np.array([0.0, 0.0, 0.06]))  # above the block
-    assert not tip_in_hole(f, tool, base, np.array([0.01, 0.0, 0.0399]))  # centre over the hole, edge on the rim
-    assert not tip_in_hole(f, tool, base, np.array([0.0, -0.0035, 0.03]))
+    # 25 mm peg in a 29 mm hole, block 50 mm high: the tip's centre must be over the 29 mm square
+    assert tip_in_hole(f, tool, base, np.array([0.01, -0.01, 0.03]))
+    assert tip_in_hole(f, tool, base, np.array([0.014, 0.0, 0.0505]))  # resting on the rim, just above the top
+    assert not tip_in_hole(f, tool, base, np.array([0.0, 0.0, 0.052]))  # above the block
+    assert not tip_in_hole(f, tool, base, np.array([0.0155, 0.0, 0.0505]))  # on the top beside the hole
     assert not tip_in_hole(f, tool, base, np.array([0.02, 0.0, 0.03]))  # inside the wall's footprint

@@ -136,23 +136,29 @@ def test_peg_hitting_the_top_of_the_block_terminates() -> None:
         env.close()
 
 
-def test_peg_resting_on_the_rim_with_its_centre_over_the_hole_is_a_collision() -> None:
-    """Under `allowed`, only contact with the tool inside the hole is forgiven: a peg 8 mm off
-    the axis overlaps the wall by 6 mm, so it lands on the block's top and the episode ends."""
+def test_peg_on_the_rim_jams_while_over_the_hole_and_collides_once_off_it() -> None:
+    """Under `allowed`, an almost aligned peg (8 mm off the axis, 2 mm clearance) lands on the
+    rim and slides outwards along it: while its tip's centre is over the hole that is a jam
+    (touching, the episode goes on); the step its centre leaves the hole's square it is a
+    collision with the block's top."""
     env = envkit.make(STATE, {"episode.terminate_on.success": False})
     assert env.unwrapped.spec_scene.episode.terminate_on.insertion_contact == "allowed"
+    half = 0.0145  # (25 mm peg + 4 mm clearance) / 2
     try:
         env.reset(seed=0)
         goal = env.unwrapped.goal
         _place_tip(env, goal + [0.008, 0.0, 0.045])  # over the hole's edge, above the top
-        for _ in range(15):
-            _, _, terminated, _, info = env.step(DOWN)
+        jammed = 0
+        for _ in range(20):
+            _, _, terminated, truncated, _ = env.step(DOWN)
+            tip = env.unwrapped.world.read_state().tool_tip
+            over = abs(tip[0] - goal[0]) <= half and abs(tip[1] - goal[1]) <= half
             touching = env.unwrapped.world.touching("peg", "block")
-            # the peg sinks ~0.05 mm into the rim: no step may touch the block and go on
-            assert terminated == touching
+            assert terminated == (touching and not over) and not truncated
+            jammed += touching and over
             if terminated:
                 break
-        assert terminated and not info["is_success"]
+        assert jammed >= 3 and terminated
     finally:
         env.close()
 
