@@ -41,9 +41,8 @@ def native_bf16() -> bool:
 
 def resolve_precision(precision: str, device: str) -> str:
     """The precision a run will really use: "fp32" or "bf16"."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"Config field 'matmul_precision' = {precision!r} is invalid: it must be one of "
-                          f"{', '.join(PRECISIONS)}.")
+    if precision not in PRECISIONS:  # validate_config reports this to users
+        raise ValueError(f"matmul_precision must be one of {PRECISIONS}, got {precision!r}")
     on_cpu = torch.device(device).type == "cpu"
     if precision == "auto":
         return "bf16" if on_cpu and native_bf16() else "fp32"

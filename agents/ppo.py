@@ -94,11 +94,7 @@ class PPO:
         self.updates = 0
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
-        run.policy_state = self.policy_state
-
-    def policy_state(self) -> dict[str, Any]:
-        """What checkpoints/best.pt keeps: enough for agents.Policy, nothing for resuming."""
-        return {"models": {"actor": self.actor.state_dict()}, "obs_normalizer": self.obs_norm.state_dict()}
+        run.set_policy(self.actor, self.obs_norm)
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()

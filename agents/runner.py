@@ -114,8 +114,8 @@ class Run:
         self.global_step: int = int(counters.get("global_step", 0))
         best = counters.get("best_eval")
         self.best_eval: tuple[float, float] | None = tuple(best) if best is not None else None
-        # The algorithm sets this: the state dict that best.pt holds (actor + obs normaliser).
-        self.policy_state: Callable[[], dict[str, Any]] | None = None
+        # The algorithm's policy (set_policy): what best.pt holds.
+        self._policy: tuple[torch.nn.Module, Any] | None = None
         self.episode_count: int = int(counters.get("episodes", 0))
         self._wall_offset = float(counters.get("wall_time", 0.0))
         self.logger: RunLogger | None = None
@@ -225,8 +225,12 @@ class Run:
         result.pop("returns", None)
         self.logger.evaluation(self.global_step, result)
         self.last_eval = result
-        if self.config.keep_best and self.policy_state is not None:
+        if self.config.keep_best and self._policy is not None:
             self._keep_if_best(result)
+
+    def set_policy(self, actor: torch.nn.Module, obs_norm: Any) -> None:
+        """Register the actor and observation normaliser that checkpoints/best.pt keeps."""
+        self._policy = (actor, obs_norm)
 
     @staticmethod
     def eval_score(result: dict[str, Any]) -> tuple[float, float]:
@@ -238,10 +242,12 @@ class Run:
         score = self.eval_score(result)
         if self.best_eval is not None and score <= self.best_eval:
             return
-        payload = self.policy_state()  # type: ignore[misc]
-        if not all(torch.isfinite(t).all() for t in payload["models"]["actor"].values() if t.is_floating_point()):
+        actor, obs_norm = self._policy  # type: ignore[misc]
+        if params_finite({"actor": actor}) is not None:
             return  # a diverged policy is never "best"; the NaN check stops the run
         self.best_eval = score
+        # Enough for agents.Policy (actor + obs statistics), nothing for resuming.
+        payload = {"models": {"actor": actor.state_dict()}, "obs_normalizer": obs_norm.state_dict()}
         save_checkpoint(self.ckpt_dir / "best.pt", {**self._header(), **payload, "eval": dict(result)})
 
     last_eval: dict[str, Any] | None = None
