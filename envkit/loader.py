@@ -158,9 +158,37 @@ def _describe(err: dict[str, Any]) -> tuple[Loc, str]:
     return loc, msg
 
 
-def _raise(source: str, problems: list[tuple[Loc, str]], lines: dict[Loc, int]) -> None:
+def as_written(loc: Loc, data: Any) -> Loc:
+    """A model field path -> the same place as the user wrote it in the raw scene data.
+
+    Shorthands make the two differ: `reward: [...]` is the model's `reward.terms`,
+    `reward: sort_v1` its `reward.preset`, an observation term `ee` its `{term: ee}`.
+    An error must name the path the user can find in the file (`reward[1].wieght`)
+    and the line of that item, not of the section above it. Where the raw data holds
+    a list the model reaches through a key, the key is dropped; where it holds a
+    scalar, the model's keys below it are.
+    """
+    out: list[str | int] = []
+    node = data
+    for depth, part in enumerate(loc):
+        if isinstance(node, list) and isinstance(part, str):
+            continue  # the key a list shorthand stands for
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(node, dict | list):
+            return tuple(out) + tuple(loc[depth:])  # a key or item the user did not write (missing)
+        else:
+            break  # a scalar written where the model has a mapping: the error is about that scalar
+        out.append(part)
+    return tuple(out)
+
+
+def _raise(source: str, problems: list[tuple[Loc, str]], lines: dict[Loc, int], data: Any = None) -> None:
     paragraphs = []
-    for loc, msg in problems:
+    for model_loc, msg in problems:
+        loc = as_written(model_loc, data) if data is not None else model_loc
         line = _line_of(loc, lines)
         where = f"{source}, line {line}" if line else source
         paragraphs.append(f"{where}: {format_loc(loc)}: {msg}")
@@ -181,14 +209,14 @@ def validate_data(data: Any, source: str, lines: dict[Loc, int] | None = None) -
     try:
         spec = SceneSpec.model_validate(data)
     except ValidationError as exc:
-        _raise(source, [_describe(e) for e in exc.errors()], lines)
+        _raise(source, [_describe(e) for e in exc.errors()], lines, data)
         raise AssertionError("unreachable") from None
     from envkit.observations import check_observation
     from rewards.registry import check_reward_spec
 
     problems = check_scene(spec) + check_observation(spec) + check_reward_spec(spec)
     if problems:
-        _raise(source, problems, lines)
+        _raise(source, problems, lines, data)
     return spec
 
 

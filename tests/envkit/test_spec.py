@@ -159,7 +159,7 @@ def test_unknown_reward_term_lists_known(write_scene) -> None:
     data = _sort1()
     data["reward"] = [{"term": "time_penalty", "weight": -1}, {"term": "object_in_bim", "weight": 10}]
     msg = _error(write_scene, data)
-    assert "reward.terms[1].term" in msg and "unknown reward term 'object_in_bim'" in msg
+    assert "reward[1].term" in msg and "unknown reward term 'object_in_bim'" in msg
     assert "did you mean 'object_in_bin'" in msg and "Known terms:" in msg
 
 

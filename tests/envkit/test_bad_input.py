@@ -1,0 +1,141 @@
+"""Bad input to scene files, the loader and the CLI (issue 13): one clear error each, code never run.
+
+Every case is a scene file a new user could write. Loading it must raise a
+`SpecError` whose message names the file, the line and the field path as the user
+wrote it (`reward[1].wieght`, not the model's `reward.terms[1].wieght`); `envkit
+validate` must say the same without a traceback; and nothing named in the file may
+run (a marker file would appear in the working folder).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from envkit.errors import SpecError
+from envkit.loader import load_scene
+
+#: A scene whose reward terms start on line 4 (so every case knows its lines).
+HEAD = "name: bad\ngoal: {position: [0.0, 0.0, 0.1]}\nreward:\n"
+
+#: What `{term: 'subprocess:Popen', params: {args: [touch, marker.txt]}}` would create if run.
+MARKER = "marker.txt"
+
+#: A user module with a term class that forgot to derive from RewardTerm (no reset()).
+USER_MODULE = '''
+class Bonus:
+    """A callable class, but not a rewards.RewardTerm."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale
+
+    def __call__(self, ctx) -> float:
+        return self.scale
+'''
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad scene file and what its error must name."""
+
+    id: str
+    text: str | bytes
+    field: str
+    line: int | None
+    words: tuple[str, ...]
+
+
+CASES = [
+    # --- 1. a scene file must not run code: only functions and RewardTerm subclasses are terms
+    # --- 2. non-finite numbers
+    # --- 3. reward-term errors point at the term's own line, with the path the user wrote
+    Case(
+        "misspelled-weight",
+        HEAD + "  - term: time_penalty\n    weight: -1\n  - term: goal_distance\n    wieght: -1\n",
+        "reward[1].wieght",
+        7,
+        ("unknown key 'wieght'", "did you mean 'weight'"),
+    ),
+    Case(
+        "unknown-term",
+        HEAD + "  - {term: time_penalty, weight: -1}\n  - {term: goal_distanse, weight: -1}\n",
+        "reward[1].term",
+        5,
+        ("unknown reward term 'goal_distanse'", "did you mean 'goal_distance'"),
+    ),
+    # --- 4. a file that is not UTF-8
+    # --- 5. silently accepted before
+]
+
+
+@pytest.fixture
+def case_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with a long name (error text must not be wrapped), holding the user term module.
+
+    It is also the working folder, where a scene that runs `touch marker.txt` would leave its mark.
+    """
+    folder = tmp_path / "a_folder_with_a_rather_long_name_so_that_paths_exceed_eighty_columns"
+    folder.mkdir()
+    (folder / "bad_input_terms.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def _write(folder: Path, case: Case) -> Path:
+    path = folder / f"{case.id}.yaml"
+    if isinstance(case.text, bytes):
+        path.write_bytes(case.text)
+    else:
+        path.write_text(case.text, encoding="utf-8")
+    return path
+
+
+def _expect(message: str, path: Path, case: Case) -> None:
+    where = f"{path}, line {case.line}" if case.line else str(path)
+    assert where in message, message
+    assert case.field in message, message
+    for word in case.words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_load_scene_rejects(case: Case, case_dir: Path) -> None:
+    path = _write(case_dir, case)
+    with pytest.raises(SpecError) as exc:
+        load_scene(path)
+    _expect(str(exc.value), path, case)
+    assert "\n" not in str(exc.value), "one paragraph"
+    assert not (case_dir / MARKER).exists()
+
+
+def _cli(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m envkit.cli ARGS` with stdout/stderr as pipes (not a terminal), user terms importable."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(cwd), env.get("PYTHONPATH", "")])
+    env.pop("COLUMNS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "envkit.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+# --------------------------------------------------------------------------- 1. no code runs from a scene file
+
+
+# --------------------------------------------------------------------------- 6. every command takes every scene form
+
+
+# --------------------------------------------------------------------------- 7. list shows image shapes
+
+
+# --------------------------------------------------------------------------- 8. no wrapping when not a terminal
