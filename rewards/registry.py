@@ -6,7 +6,12 @@ are called with the context each step (for terms that need episode memory). Term
 return magnitudes or counts; the weight in the scene carries the sign, as in
 Isaac Lab, so `time_penalty` with weight -1 costs 1 per step.
 
-User terms are referenced as `"package.module:function"`.
+User terms are referenced as `"package.module:function"`. Only a Python function or
+a `RewardTerm` subclass is accepted, checked before anything is called: anything
+else (`subprocess:Popen`, `os:system`) would be called with the scene's params when
+the env is built, so a scene file could run any callable of any importable module.
+Importing the module still runs its top-level code, as for Hydra's `_target_`: a
+`module:function` term has the trust of a Python file.
 """
 
 from __future__ import annotations
@@ -38,6 +43,29 @@ class RewardTerm:
         raise NotImplementedError
 
 
+ACCEPTED = (
+    "A reward term must be a Python function `def f(ctx, **params) -> float` or a class deriving "
+    "from rewards.RewardTerm"
+)
+
+
+def not_a_term(obj: Any) -> str | None:
+    """Why `obj` cannot be a reward term ("is a built-in function"), or None when it can.
+
+    Looks at the object only (never calls it): `resolve` runs this before a term's
+    params reach anything, which is what keeps a scene file from running code.
+    """
+    if inspect.isfunction(obj):
+        return None
+    if inspect.isclass(obj):
+        return (
+            None if issubclass(obj, RewardTerm) else "is a class that does not derive from rewards.RewardTerm"
+        )
+    if inspect.isbuiltin(obj):
+        return "is a built-in function, not a Python function"
+    return f"is a {type(obj).__name__} object, not a function or a RewardTerm class"
+
+
 def register(name: str | None = None, *, requires: tuple[str, ...] = ()) -> Callable[[Any], Any]:
     """Register a term under `name` (default: the function's name).
 
@@ -47,6 +75,9 @@ def register(name: str | None = None, *, requires: tuple[str, ...] = ()) -> Call
 
     def deco(obj: Any) -> Any:
         key = name or obj.__name__
+        why = not_a_term(obj)
+        if why is not None:
+            raise TypeError(f"cannot register reward term '{key}': it {why}. {ACCEPTED}.")
         if key in REGISTRY and REGISTRY[key] is not obj:
             raise ValueError(f"reward term '{key}' is already registered")
         obj.requires = tuple(requires)
@@ -62,7 +93,19 @@ def _ensure_builtins() -> None:
 
 
 def resolve(term: str) -> Any:
-    """A registered name or a `module:attribute` reference -> the term function/class."""
+    """A registered name or a `module:attribute` reference -> the term function/class.
+
+    Raises LookupError when the name is unknown or the object is not a term (see
+    `not_a_term`); nothing is called either way.
+    """
+    obj = _lookup(term)
+    why = not_a_term(obj)
+    if why is not None:
+        raise LookupError(f"reward term '{term}' {why}. {ACCEPTED}; nothing was called.")
+    return obj
+
+
+def _lookup(term: str) -> Any:
     _ensure_builtins()
     if term in REGISTRY:
         return REGISTRY[term]

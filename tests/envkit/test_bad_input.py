@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import envkit
 from envkit.errors import SpecError
 from envkit.loader import load_scene
 
@@ -52,6 +53,43 @@ class Case:
 
 CASES = [
     # --- 1. a scene file must not run code: only functions and RewardTerm subclasses are terms
+    Case(
+        "popen-term",
+        HEAD
+        + "  - {term: time_penalty, weight: -1}\n"
+        + "  - {term: 'subprocess:Popen', params: {args: [touch, marker.txt]}}\n",
+        "reward[1].term",
+        5,
+        ("'subprocess:Popen'", "RewardTerm", "function"),
+    ),
+    Case(
+        "builtin-function-term",
+        HEAD + "  - {term: 'os:system', params: {command: 'touch marker.txt'}}\n",
+        "reward[0].term",
+        4,
+        ("'os:system'", "built-in", "RewardTerm"),
+    ),
+    Case(
+        "class-not-a-reward-term",
+        HEAD + "  - {term: time_penalty, weight: -1}\n  - {term: 'bad_input_terms:Bonus', weight: 2}\n",
+        "reward[1].term",
+        5,
+        ("'bad_input_terms:Bonus'", "does not derive from rewards.RewardTerm"),
+    ),
+    Case(
+        "popen-as-potential-phi",
+        HEAD + "  - {term: potential, weight: -1, params: {phi: 'subprocess:Popen'}}\n",
+        "reward[0].params",
+        4,
+        ("phi", "'subprocess:Popen'", "function"),
+    ),
+    Case(
+        "builtin-as-potential-phi",
+        HEAD + "  - {term: potential, weight: -1, params: {phi: 'os:system'}}\n",
+        "reward[0].params",
+        4,
+        ("phi", "'os:system'", "built-in"),
+    ),
     # --- 2. non-finite numbers
     # --- 3. reward-term errors point at the term's own line, with the path the user wrote
     Case(
@@ -130,6 +168,36 @@ def _cli(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
 
 
 # --------------------------------------------------------------------------- 1. no code runs from a scene file
+
+
+def test_preview_and_make_never_run_a_popen_term(case_dir: Path) -> None:
+    path = _write(case_dir, CASES[0])
+    proc = _cli(["preview", str(path), "-o", str(case_dir / "scene.png")], case_dir)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "reward[1].term" in proc.stderr and "'subprocess:Popen'" in proc.stderr
+    with pytest.raises(SpecError, match="subprocess:Popen"):
+        envkit.make(path)
+    assert not (case_dir / MARKER).exists()
+    assert not (case_dir / "scene.png").exists()
+
+
+def test_a_term_spec_built_in_python_is_checked_before_anything_is_called(case_dir: Path) -> None:
+    """A SceneSpec skips the loader; building its reward must still refuse a non-term."""
+    from envkit.spec import RewardSpec
+    from rewards.registry import build_reward
+
+    reward = RewardSpec(terms=[{"term": "subprocess:Popen", "params": {"args": ["touch", MARKER]}}])
+    with pytest.raises(LookupError, match="RewardTerm"):
+        build_reward(reward)
+    assert not (case_dir / MARKER).exists()
+
+
+def test_registering_something_that_is_not_a_term_fails() -> None:
+    from rewards.registry import REGISTRY, register
+
+    with pytest.raises(TypeError, match="RewardTerm"):
+        register("test_not_a_term")(dict)
+    assert "test_not_a_term" not in REGISTRY
 
 
 # --------------------------------------------------------------------------- 6. every command takes every scene form
