@@ -145,6 +145,8 @@ def _describe(err: dict[str, Any]) -> tuple[Loc, str]:
             loc = loc + (key,)
     elif kind == "missing":
         msg = "required field is missing; add it"
+    elif kind == "finite_number":
+        msg = f"must be a finite number, got {value!r} (.nan, .inf and literals beyond a float such as 1e400 are not)"
     elif kind in ("literal_error", "enum"):
         msg = f"{msg[0].lower()}{msg[1:]} (got {value!r})"
     elif kind.startswith(("greater", "less")):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -55,9 +56,15 @@ def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str:
 
 
 class Strict(BaseModel):
-    """Base of every spec model: unknown keys are errors with a 'did you mean'."""
+    """Base of every spec model: unknown keys are errors with a 'did you mean'.
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False)
+    Every float field refuses NaN and infinity (YAML's `.nan`, `.inf`, and literals
+    too large for a float, such as `1e400`): no scene quantity is meaningfully
+    infinite, and a NaN weight or size would only surface as NaN rewards or a
+    broken simulation thousands of steps later.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=False, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -528,6 +535,32 @@ class TermSpec(Strict):
     @classmethod
     def _from_string(cls, data: Any) -> Any:
         return {"term": data} if isinstance(data, str) else data
+
+    @field_validator("params")
+    @classmethod
+    def _finite(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Params are free-form (the term's signature is checked later), so NaN/inf are caught here."""
+        for where, value in _numbers(params):
+            if not math.isfinite(value):
+                raise ValueError(f"parameter '{where}' is {value}; give a finite number")
+        return params
+
+
+#: What PyYAML (YAML 1.1) reads as a string but pydantic and float() as a number: `1e400`, `2E-3`.
+_EXPONENT_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _numbers(node: Any, path: str = "") -> list[tuple[str, float]]:
+    """Every number in nested params, with its dotted path (`phi_params.std`, `sizes[1]`)."""
+    if isinstance(node, float):
+        return [(path, node)]
+    if isinstance(node, str) and _EXPONENT_NUMBER.match(node):
+        return [(path, float(node))]
+    if isinstance(node, dict):
+        return [n for k, v in node.items() for n in _numbers(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(node, list | tuple):
+        return [n for i, v in enumerate(node) for n in _numbers(v, f"{path}[{i}]")]
+    return []
 
 
 class CameraSpec(Strict):

@@ -91,6 +91,45 @@ CASES = [
         ("phi", "'os:system'", "built-in"),
     ),
     # --- 2. non-finite numbers
+    Case("nan-weight", HEAD + "  - {term: time_penalty, weight: .nan}\n", "reward[0].weight", 4, ("finite",)),
+    Case(
+        "inf-weight", HEAD + "  - {term: time_penalty, weight: 1e400}\n", "reward[0].weight", 4, ("finite",)
+    ),
+    Case(
+        "nan-param",
+        HEAD + "  - {term: goal_distance_tanh, params: {std: .nan}}\n",
+        "reward[0].params",
+        4,
+        ("'std'", "finite"),
+    ),
+    Case(
+        "inf-param-as-yaml-string",
+        HEAD + "  - {term: goal_distance_tanh, params: {std: 1e400}}\n",
+        "reward[0].params",
+        4,
+        ("'std'", "finite"),
+    ),
+    Case(
+        "inf-nested-param",
+        HEAD + "  - {term: potential, params: {phi: goal_distance_tanh, phi_params: {std: -.inf}}}\n",
+        "reward[0].params",
+        4,
+        ("'phi_params.std'", "finite"),
+    ),
+    Case(
+        "nan-position",
+        "name: bad\nrobot:\n  base_position: [.nan, 0.0, 0.0]\nreward: [time_penalty]\n",
+        "robot.base_position[0]",
+        3,
+        ("finite",),
+    ),
+    Case(
+        "inf-threshold",
+        HEAD.replace("0.1]}", "0.1], threshold: .inf}") + "  - {term: time_penalty}\n",
+        "goal.threshold",
+        2,
+        ("finite",),
+    ),
     # --- 3. reward-term errors point at the term's own line, with the path the user wrote
     Case(
         "misspelled-weight",
