@@ -45,7 +45,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
         )
     if path.is_dir():
         raise SpecError(f"{path}: is a directory, expected a scene YAML file")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -58,7 +58,60 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
         raise SpecError(
             f"{path}, {where}: YAML syntax error: {detail}. Check indentation, colons and brackets there."
         ) from None
-    return data, (_positions(node) if node is not None else {})
+    if node is None:
+        return data, {}
+    duplicates = _duplicate_keys(node)
+    if duplicates:
+        paragraphs = [
+            f"{path}, line {line}: {format_loc(loc)}: duplicate key '{loc[-1]}' (also on line {first}); "
+            "YAML would silently keep only the last one. Remove or rename one of them."
+            for loc, first, line in duplicates
+        ]
+        n = len(paragraphs)
+        head = f"{path}: {n} duplicate keys:\n" if n > 1 else ""
+        raise SpecError(head + "\n".join(paragraphs))
+    return data, _positions(node)
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; an unreadable or non-UTF-8 file is a SpecError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raw = path.read_bytes()
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            f"{path}, line {line}, column {column}: the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}). "
+            "Save it as UTF-8 in your editor, or check that this is the scene file you meant."
+        ) from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the file ({exc.strerror}); check its permissions.") from None
+
+
+def _duplicate_keys(
+    node: yaml.Node, path: Loc = (), out: list[tuple[Loc, int, int]] | None = None
+) -> list[tuple[Loc, int, int]]:
+    """(key path, first line, repeated line) of every key given twice in one mapping.
+
+    PyYAML keeps the last value without a word, so `weight: 1` then `weight: 5`
+    silently means 5; the user almost always meant one of them.
+    """
+    out = [] if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+                if key in seen:
+                    out.append((path + (key_node.value,), seen[key], line))
+                else:
+                    seen[key] = line
+            _duplicate_keys(value_node, path + (key_node.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _duplicate_keys(item, path + (i,), out)
+    return out
 
 
 def parse_override_value(text: str) -> Any:

@@ -146,7 +146,22 @@ CASES = [
         ("unknown reward term 'goal_distanse'", "did you mean 'goal_distance'"),
     ),
     # --- 4. a file that is not UTF-8
+    Case("not-utf8", b"name: caf\xe9\ndescription: x\n", "", 1, ("not UTF-8", "column 10", "0xe9")),
     # --- 5. silently accepted before
+    Case(
+        "duplicate-top-level-key",
+        "name: a\ndescription: x\nname: b\n",
+        "name",
+        3,
+        ("duplicate key 'name'", "line 1"),
+    ),
+    Case(
+        "duplicate-term-key",
+        HEAD + "  - term: time_penalty\n    weight: -1\n    weight: -2\n",
+        "reward[0].weight",
+        6,
+        ("duplicate key 'weight'", "line 5"),
+    ),
 ]
 
 
