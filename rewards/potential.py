@@ -103,9 +103,10 @@ class Potential(RewardTerm):
         phi_params = params.get("phi_params") or {}
         if not isinstance(phi_params, dict):
             return problems + ["reward term 'potential': phi_params must be a mapping"]
-        return problems + [
-            f"reward term 'potential', phi_params: {p}" for p in check_params(phi, obj, phi_params)
-        ]
+        messages = check_params(phi, obj, phi_params)
+        if not messages and hasattr(obj, "check_spec_params"):
+            messages = obj.check_spec_params(phi_params)
+        return problems + [f"reward term 'potential', phi_params: {p}" for p in messages]
 
     def phi(self, ctx: StepContext) -> float:
         """The potential of the state in `ctx` (0 for a real terminal state)."""

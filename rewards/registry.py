@@ -66,11 +66,20 @@ def not_a_term(obj: Any) -> str | None:
     return f"is a {type(obj).__name__} object, not a function or a RewardTerm class"
 
 
-def register(name: str | None = None, *, requires: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+#: A check of a term's params at scene load: params as written -> one message per problem.
+ParamCheck = Callable[[dict[str, Any]], list[str]]
+
+
+def register(
+    name: str | None = None, *, requires: tuple[str, ...] = (), check: ParamCheck | None = None
+) -> Callable[[Any], Any]:
     """Register a term under `name` (default: the function's name).
 
     `requires` lists scene features the term needs ('goal', 'bins', 'objects',
     'collisions'); `envkit lint` reports terms that cannot fire in a scene.
+    `check` validates param values when the scene loads (e.g. `positive("std")`), so
+    a value the term cannot use fails `envkit validate` instead of the first step; it
+    becomes the term's `check_spec_params`, which a class may also define itself.
     """
 
     def deco(obj: Any) -> Any:
@@ -81,10 +90,46 @@ def register(name: str | None = None, *, requires: tuple[str, ...] = ()) -> Call
         if key in REGISTRY and REGISTRY[key] is not obj:
             raise ValueError(f"reward term '{key}' is already registered")
         obj.requires = tuple(requires)
+        if check is not None:
+            obj.check_spec_params = _named_check(key, check)
         REGISTRY[key] = obj
         return obj
 
     return deco
+
+
+def _named_check(term: str, check: ParamCheck) -> ParamCheck:
+    def named(params: dict[str, Any]) -> list[str]:
+        return [f"reward term '{term}': {msg}" for msg in check(params)]
+
+    return named
+
+
+def _text_number_hint(value: Any) -> str:
+    """PyYAML (YAML 1.1) reads `1e-3` as text: say so, it looks like a number to everyone else."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return f" (YAML reads {value} as text; write it with a dot, e.g. 0.001 or 1.0e-3)"
+    return ""
+
+
+def positive(*names: str) -> ParamCheck:
+    """A `register(check=...)` check: each named param, where given, is a number > 0."""
+
+    def check(params: dict[str, Any]) -> list[str]:
+        problems = []
+        for n in names:
+            value = params.get(n, 1.0)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                problems.append(
+                    f"parameter '{n}' must be a number > 0, got {value!r}{_text_number_hint(value)}"
+                )
+        return problems
+
+    return check
 
 
 def _ensure_builtins() -> None:

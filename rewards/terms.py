@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from envkit.context import StepContext
-from rewards.registry import register
+from rewards.registry import positive, register
 
 
 @register()
@@ -76,7 +76,7 @@ def goal_distance(ctx: StepContext) -> float:
     return 0.0 if ctx.goal_distance is None else ctx.goal_distance
 
 
-@register(requires=("goal",))
+@register(requires=("goal",), check=positive("std"))
 def goal_distance_tanh(ctx: StepContext, std: float = 0.1) -> float:
     """1 - tanh(d / std): near 1 at the goal, near 0 far away; `std` sets the reach of the gradient."""
     if ctx.goal_distance is None:

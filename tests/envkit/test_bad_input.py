@@ -162,6 +162,20 @@ CASES = [
         6,
         ("duplicate key 'weight'", "line 5"),
     ),
+    Case(
+        "tanh-std-zero",
+        HEAD + "  - {term: goal_distance_tanh, params: {std: 0}}\n",
+        "reward[0].params",
+        4,
+        ("goal_distance_tanh", "std", "> 0"),
+    ),
+    Case(
+        "tanh-std-zero-as-phi",
+        HEAD + "  - {term: potential, params: {phi: goal_distance_tanh, phi_params: {std: 0}}}\n",
+        "reward[0].params",
+        4,
+        ("phi_params", "goal_distance_tanh", "'std' must be a number > 0, got 0"),
+    ),
 ]
 
 
