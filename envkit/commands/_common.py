@@ -32,7 +32,17 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def console():  # noqa: ANN201 - rich is imported lazily to keep `envkit --help` fast
+def console(**options: Any):  # noqa: ANN201 - rich is imported lazily to keep `envkit --help` fast
+    """The rich console commands print through (`options` go to `rich.console.Console`).
+
+    Off a terminal (a pipe, a file, CI logs) rich would wrap every line at 80
+    columns, splitting the paths and field names of error messages so they can be
+    neither read nor grepped: there text is not wrapped, and tables get 120 columns.
+    """
     from rich.console import Console
 
-    return Console(highlight=False)
+    out = Console(highlight=False, **options)
+    if not out.is_terminal:
+        out.soft_wrap = True
+        out.width = max(out.width, 120)
+    return out

@@ -74,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        from rich.console import Console
+        from envkit.commands._common import console
 
-        out = Console(highlight=False, emoji=False)  # ':collision:' in route names is not an emoji
+        out = console(emoji=False)  # ':collision:' in route names is not an emoji
         for f, r in reports:
             _print_report(out, f, r, args.verbose)
     errors = sum(len(r.errors) for _, r in reports)

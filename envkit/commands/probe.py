@@ -83,12 +83,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(result, png) -> None:  # noqa: ANN001
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console(highlight=False, emoji=False)
-    if not out.is_terminal:
-        out.width = max(out.width, 120)  # the table is unreadable when folded to 80 columns
+    from envkit.commands._common import console
+
+    out = console(emoji=False)  # not wrapped at 80 columns off a terminal
     o = result.outcome_stats()
     out.print(
         f"[bold]probe[/bold] '{result.scene}': {result.policy} policy, seed {result.seed}, "

@@ -235,6 +235,19 @@ def _cli(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
     )
 
 
+def test_validate_cli_rejects_every_case_without_traceback_or_wrapping(case_dir: Path) -> None:
+    paths = [_write(case_dir, case) for case in CASES]
+    proc = _cli(["validate", *map(str, paths)], case_dir)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert f"{len(CASES)} of {len(CASES)} file(s) failed validation" in proc.stdout
+    for path, case in zip(paths, CASES, strict=True):
+        # the long path appears unbroken: not wrapped at 80 columns when stdout is a pipe
+        assert f"FAIL {path}\n" in proc.stdout
+        _expect(proc.stdout, path, case)
+    assert not (case_dir / MARKER).exists()
+
+
 # --------------------------------------------------------------------------- 1. no code runs from a scene file
 
 
@@ -275,3 +288,10 @@ def test_registering_something_that_is_not_a_term_fails() -> None:
 
 
 # --------------------------------------------------------------------------- 8. no wrapping when not a terminal
+
+
+def test_cli_error_printer_does_not_wrap_long_paths(case_dir: Path) -> None:
+    missing = case_dir / "and_a_scene_file_name_that_is_long_as_well.yaml"
+    proc = _cli(["info", str(missing)], case_dir)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{missing}: no such file" in proc.stderr
