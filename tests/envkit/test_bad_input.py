@@ -15,9 +15,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
 
 import envkit
+from envkit.cli import main
 from envkit.errors import SpecError
 from envkit.loader import load_scene
 
@@ -285,6 +287,34 @@ def test_registering_something_that_is_not_a_term_fails() -> None:
 
 
 # --------------------------------------------------------------------------- 7. list shows image shapes
+
+
+def _described(space: gym.Space) -> str:
+    """A real observation space as `envkit list` should describe it."""
+    if isinstance(space, gym.spaces.Dict):
+        return f"{_described(space['image'])} + {_described(space['state'])}"
+    if len(space.shape) == 3:
+        return "x".join(map(str, space.shape)) + " image"
+    return str(space.shape[0])
+
+
+def test_list_shows_image_shapes_of_camera_scenes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    cells = [line.split("│")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    listed = {row[0].strip(): row[4].strip() for row in cells if row[0].strip()}
+    assert listed["envkit/peg_in_hole-v0"] == "84x84x1 image"
+    ids = ["envkit/peg_in_hole-v0", "envkit/peg_in_hole_320-v0", "envkit/tosser_camera-v0", "envkit/reach-v0"]
+    envs = [gym.make(i) for i in ids]
+    try:
+        for env_id, env in zip(ids, envs, strict=True):
+            assert listed[env_id] == _described(env.observation_space), env_id
+    finally:
+        for env in envs:
+            env.close()
+    both = envkit.load_scene("reach", {"observation.mode": "both"})
+    from envkit.commands.list import observation_summary
+
+    assert observation_summary(both) == "84x84x1 image + 9"
 
 
 # --------------------------------------------------------------------------- 8. no wrapping when not a terminal
