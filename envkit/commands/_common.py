@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
-from envkit.errors import EnvkitError
+from envkit.errors import ConfigError, EnvkitError, SpecError
+
+#: A gymnasium id: optional namespace, name, version (`Pendulum-v1`, `ALE/Pong-v5`).
+GYM_ID = re.compile(r"^([\w.-]+/)?[\w.-]+-v\d+$")
 
 
 def add_set_option(parser: argparse.ArgumentParser, what: str = "scene") -> None:
@@ -46,3 +50,37 @@ def console(**options: Any):  # noqa: ANN201 - rich is imported lazily to keep `
         out.soft_wrap = True
         out.width = max(out.width, 120)
     return out
+
+
+def env_argument(text: str) -> str:
+    """The scene or env a command was given, in the form the agents build it from.
+
+    The agents send `envkit/...` ids and `.yaml` paths to `envkit.make` and anything
+    else to `gymnasium.make`, so a bare scene name (`reach`), which validate, info,
+    lint and probe accept through `resolve_scene_path`, reached gymnasium ("Environment
+    `reach` doesn't exist"). The same resolver decides here: a bundled scene becomes
+    its id, a scene file stays a path (checked now, before anything is built), and
+    gymnasium ids pass through. An unknown name gets the resolver's did-you-mean.
+    """
+    import gymnasium as gym
+
+    from envkit.loader import load_scene
+    from envkit.registry import NAMESPACE, bundled_scenes, resolve_scene_path, scene_id
+
+    if text in gym.registry or ":" in text:
+        return text  # a registered gymnasium id (bundled scenes included), or gymnasium's module:Env-vN
+    try:
+        path = resolve_scene_path(text)
+    except SpecError as exc:
+        if text.startswith(f"{NAMESPACE}/"):
+            raise
+        if GYM_ID.match(text):
+            return text  # a gymnasium id registered on import (panda-gym's), or gymnasium says what is wrong
+        raise ConfigError(f"{exc} Or give a gymnasium env id, e.g. Pendulum-v1.") from None
+    bundled = bundled_scenes()
+    if bundled.get(path.stem) == path:
+        return scene_id(path.stem)
+    load_scene(path)
+    if path.suffix not in (".yaml", ".yml"):
+        raise ConfigError(f"{text}: name scene files *.yaml or *.yml to train or evaluate on them.")
+    return text

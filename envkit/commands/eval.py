@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint .pt or run directory")
     p.add_argument("--episodes", type=int, default=50)
     p.add_argument("--seed", type=int, default=0, help="episode i uses reset seed SEED + i")
-    p.add_argument("--env", default=None, help="evaluate on another env/scene with the same spaces")
+    p.add_argument("--env", default=None, help="evaluate on another env or scene (name, id, path), same spaces")
     p.add_argument("--video", default=None, metavar="OUT.mp4|OUT.gif", help="write a video of the episodes")
     p.add_argument("--fps", type=int, default=25)
     p.set_defaults(func=run)
@@ -26,10 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agents import evaluate, load_policy
+    from envkit.commands._common import env_argument
 
+    env = env_argument(args.env) if args.env else None
     policy = load_policy(args.checkpoint)
-    res = evaluate(policy, env=args.env, episodes=args.episodes, seed=args.seed, video=args.video, fps=args.fps)
-    print(f"checkpoint: {args.checkpoint} ({policy.algo}, {policy.global_step} steps, env {args.env or policy.env})")
+    res = evaluate(policy, env=env, episodes=args.episodes, seed=args.seed, video=args.video, fps=args.fps)
+    print(f"checkpoint: {args.checkpoint} ({policy.algo}, {policy.global_step} steps, env {env or policy.env})")
     print(f"episodes:   {res['episodes']}")
     print(f"return:     {res['mean_return']:.3f} +- {res['std_return']:.3f}")
     sr = res["success_rate"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from envkit.commands._common import env_argument
 from envkit.errors import ConfigError
 
 
@@ -13,13 +14,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train PPO or TD3 on a scene or env id",
         description=(
-            "Train PPO or TD3 on an envkit scene (envkit/<name>-v0 or a .yaml path) or a gymnasium "
-            "env id. Writes config.yaml, episodes.csv, eval.csv, train_stats.csv, tb/, checkpoints/ "
-            "and status.json into the run directory. Hyperparameters: --set key=value (see "
+            "Train PPO or TD3 on an envkit scene (a bundled name such as reach, envkit/<name>-v0, or a "
+            ".yaml path) or a gymnasium env id. Writes config.yaml, episodes.csv, eval.csv, "
+            "train_stats.csv, tb/, checkpoints/ and status.json into the run directory. "
+            "Hyperparameters: --set key=value (see "
             "`envkit train --list-params --algo ppo`)."
         ),
     )
-    p.add_argument("env", nargs="?", metavar="SCENE_OR_ENV_ID", help="scene id/path or gymnasium env id")
+    p.add_argument("env", nargs="?", metavar="SCENE_OR_ENV_ID",
+                   help="scene name, id or path, or gymnasium env id")
     p.add_argument("--algo", default="ppo", help="ppo or td3 (default: ppo)")
     p.add_argument("--steps", type=int, default=None, help="total environment steps (total_timesteps)")
     p.add_argument("--seed", type=int, default=0)
@@ -56,13 +59,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"{f.name} = {default!r}\n    {docs.get(f.name, '')}")
         return 0
     if not args.env:
-        raise ConfigError("envkit train needs SCENE_OR_ENV_ID (e.g. envkit/reach-v0, scene.yaml or Pendulum-v1).")
+        raise ConfigError("envkit train needs SCENE_OR_ENV_ID (e.g. reach, scene.yaml or Pendulum-v1).")
+    env = env_argument(args.env)
     overrides = parse_sets(args.sets)
     if args.steps is not None:
         overrides["total_timesteps"] = args.steps
     if not args.resume:
         make_config(args.algo, overrides)  # fail on bad input before any env is built
-    result = train(args.env, algo=args.algo, config=overrides, run_dir=args.run_dir, seed=args.seed,
+    result = train(env, algo=args.algo, config=overrides, run_dir=args.run_dir, seed=args.seed,
                    quiet=args.quiet, resume=args.resume)
     if not args.quiet:
         ev = result.final_eval or {}

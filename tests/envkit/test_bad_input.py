@@ -286,6 +286,44 @@ def test_registering_something_that_is_not_a_term_fails() -> None:
 # --------------------------------------------------------------------------- 6. every command takes every scene form
 
 
+def test_train_and_eval_accept_a_bare_scene_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    tiny = ["--set", "batch_size=32", "--set", "minibatch_size=16", "--set", "eval_episodes=1"]
+    assert main(["train", "reach", "--steps", "32", "--quiet", "--run-dir", str(run), *tiny]) == 0
+    assert "envkit/reach-v0" in (run / "config.yaml").read_text()
+    assert main(["eval", str(run), "--env", "reach", "--episodes", "1"]) == 0
+    assert "env envkit/reach-v0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["train"], ["eval", "RUN", "--env"]])
+def test_unknown_scene_name_suggests(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [str(tmp_path) if a == "RUN" else a for a in command] + ["reahc"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "'reahc'" in err and "did you mean 'reach'?" in err and "Traceback" not in err
+
+
+def test_env_argument_forms(write_scene) -> None:
+    """train and eval --env take what validate takes, and gymnasium ids as before."""
+    from envkit.commands._common import env_argument
+    from envkit.errors import ConfigError
+
+    path = write_scene("name: mine\ngoal: {position: [0.0, 0.0, 0.1]}\nreward: reach_dense\n", "mine.yaml")
+    assert env_argument("reach") == "envkit/reach-v0"
+    assert env_argument("envkit/reach-v0") == "envkit/reach-v0"
+    assert env_argument(str(path)) == str(path)
+    assert env_argument("Pendulum-v1") == "Pendulum-v1"
+    assert env_argument("PandaReachDense-v3") == "PandaReachDense-v3"  # registered when panda-gym loads
+    with pytest.raises(SpecError, match="did you mean 'envkit/reach-v0'"):
+        env_argument("envkit/reahc-v0")
+    with pytest.raises(SpecError, match="no such file"):
+        env_argument(str(path.with_name("missing.yaml")))
+    with pytest.raises(ConfigError, match="did you mean 'sort-1'"):
+        env_argument("sort1")
+
+
 # --------------------------------------------------------------------------- 7. list shows image shapes
 
 
