@@ -44,7 +44,11 @@ class Bonus:
 
 @dataclass(frozen=True)
 class Case:
-    """A bad scene file and what its error must name."""
+    """A bad scene file and what its error must name.
+
+    `field` is the path as the user wrote it ('' when the whole file is at fault),
+    `line` the 1-based line the error points at, `words` what it must also say.
+    """
 
     id: str
     text: str | bytes
