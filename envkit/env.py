@@ -93,8 +93,9 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if spec.bins:
             self._bin_low = np.array([np.subtract(b.position, b.half_extents) for b in spec.bins])
             self._bin_high = np.array([np.add(b.position, b.half_extents) for b in spec.bins])
+            self._bin_centre_xy = np.array([b.position[:2] for b in spec.bins], dtype=float)
         else:
-            self._bin_low = self._bin_high = None
+            self._bin_low = self._bin_high = self._bin_centre_xy = None
         self._achieved_object = spec.goal.achieved_object if spec.goal is not None else None
         self._achieved_tool = spec.goal is not None and spec.goal.achieved == "tool_tip"
         self._success_mode = spec.success_mode
@@ -392,16 +393,14 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
                 continue
             remove = False
             if not self._fired_bin[i]:
-                for name in touched:
-                    b = self._bin_index.get(name)
-                    if b is not None:
-                        bin_spec = spec.bins[b]
-                        correct = not bin_spec.accepts or self._objects[i].shape in bin_spec.accepts
-                        events.in_bin.append(BinEvent(object=i, bin=b, correct=correct))
-                        self._fired_bin[i] = True
-                        self._counts["sorted" if correct else "wrong_bin"] += 1
-                        remove = bin_spec.on_contact == "remove"
-                        break
+                b = self._scoring_bin(state.object_position[i], touched)
+                if b is not None:
+                    bin_spec = spec.bins[b]
+                    correct = not bin_spec.accepts or self._objects[i].shape in bin_spec.accepts
+                    events.in_bin.append(BinEvent(object=i, bin=b, correct=correct))
+                    self._fired_bin[i] = True
+                    self._counts["sorted" if correct else "wrong_bin"] += 1
+                    remove = bin_spec.on_contact == "remove"
             if not remove and "floor" in touched and not self._fired_floor[i]:
                 events.on_floor.append(i)
                 self._fired_floor[i] = True
@@ -412,6 +411,28 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
                 state.object_active[i] = False
                 self._counts["removed"] += 1
         return events
+
+    def _scoring_bin(self, position: np.ndarray, touched: set[str]) -> int | None:
+        """The bin an object scores in when it touches one or more bins, else None.
+
+        Decided by where the object's centre is, so an object on the seam of two
+        touching bins (the bundled sorting bins touch along y) scores the same
+        whatever order pybullet lists contacts in or the spec lists bins in: the
+        bin whose x/y region holds the centre; if the centre is over no bin, the
+        touched bin whose x/y region is nearest to it. Ties (a centre exactly on a
+        seam, or over overlapping bins) go to the bin whose centre is nearer, then
+        to the name that sorts first.
+        """
+        hit = [self._bin_index[name] for name in touched if name in self._bin_index]
+        if not hit:
+            return None
+        xy = position[:2]
+        gap = np.maximum(np.maximum(self._bin_low[:, :2] - xy, xy - self._bin_high[:, :2]), 0.0)  # (bins, 2)
+        outside = np.hypot(gap[:, 0], gap[:, 1])  # (bins,) 0 where the region holds the centre
+        to_centre = np.hypot(*(self._bin_centre_xy - xy).T)  # (bins,)
+        candidates = np.flatnonzero(outside == 0.0).tolist() or hit
+        bins = self.spec_scene.bins
+        return min(candidates, key=lambda b: (outside[b], to_centre[b], bins[b].name))
 
     def _hole_of(self, a: str, b: str) -> str | None:
         """The fixture of a tool-fixture pair whose in-hole contacts are allowed, else None."""
