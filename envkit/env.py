@@ -4,6 +4,10 @@ Per step: action -> backend physics -> one state read -> events (bins, floor) an
 removals -> success and termination rules -> reward terms -> observation (state
 vector, one camera frame, or both). All randomness comes from `self.np_random`,
 so `reset(seed=s)` fixes the whole episode.
+
+A reward term that raises, or a reward that is not finite, stops the env with a
+`RewardTermError` naming the term and the step: NaN would otherwise reach the
+agent and surface thousands of steps later as a NaN loss.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ from gymnasium import spaces
 from envkit.backends.base import ObjectInstance, World, WorldState, make_world
 from envkit.camera import CameraRig
 from envkit.context import BinEvent, StepContext, StepEvents
-from envkit.errors import EnvkitError
+from envkit.errors import EnvkitError, RewardTermError
 from envkit.fixtures import goal_point, tip_in_hole
 from envkit.loader import load_scene
 from envkit.observations import ObsInput, build_obs_terms, make_layout
 from envkit.randomization import apply_object_dynamics, sample_fixture_bases
 from envkit.spec import SceneSpec, footprint_radius
-from rewards.registry import build_reward
+from rewards.registry import BoundTerm, build_reward
 
 EVENT_KEYS = ("sorted", "wrong_bin", "on_floor", "removed")
 
@@ -79,6 +83,8 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         n_act = (3 if spec.robot.control == "ee" else 7) + (1 if spec.robot.gripper else 0)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_act,), dtype=np.float32)
         self.reward_fn = build_reward(spec.reward)
+        for t in self.reward_fn.terms:
+            t.fn = _NamedTerm(t.fn, spec.name, _term_title(t))
         self.reward_labels: list[str] = list(self.reward_fn.labels)
         self.n_objects = spec.objects.n
         self._object_names = spec.object_names()
@@ -87,8 +93,9 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if spec.bins:
             self._bin_low = np.array([np.subtract(b.position, b.half_extents) for b in spec.bins])
             self._bin_high = np.array([np.add(b.position, b.half_extents) for b in spec.bins])
+            self._bin_centre_xy = np.array([b.position[:2] for b in spec.bins], dtype=float)
         else:
-            self._bin_low = self._bin_high = None
+            self._bin_low = self._bin_high = self._bin_centre_xy = None
         self._achieved_object = spec.goal.achieved_object if spec.goal is not None else None
         self._achieved_tool = spec.goal is not None and spec.goal.achieved == "tool_tip"
         self._success_mode = spec.success_mode
@@ -282,6 +289,10 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             world=world,
         )
         reward, terms = self.reward_fn(ctx)
+        if not math.isfinite(reward):  # the one check per step; the culprit is looked for only now
+            raise RewardTermError(
+                _non_finite_message(spec.name, self.reward_fn.terms, terms, reward, self._step)
+            )
         for k, v in terms.items():
             self._episode_terms[k] += v
         self._prev_distance = d
@@ -382,16 +393,14 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
                 continue
             remove = False
             if not self._fired_bin[i]:
-                for name in touched:
-                    b = self._bin_index.get(name)
-                    if b is not None:
-                        bin_spec = spec.bins[b]
-                        correct = not bin_spec.accepts or self._objects[i].shape in bin_spec.accepts
-                        events.in_bin.append(BinEvent(object=i, bin=b, correct=correct))
-                        self._fired_bin[i] = True
-                        self._counts["sorted" if correct else "wrong_bin"] += 1
-                        remove = bin_spec.on_contact == "remove"
-                        break
+                b = self._scoring_bin(state.object_position[i], touched)
+                if b is not None:
+                    bin_spec = spec.bins[b]
+                    correct = not bin_spec.accepts or self._objects[i].shape in bin_spec.accepts
+                    events.in_bin.append(BinEvent(object=i, bin=b, correct=correct))
+                    self._fired_bin[i] = True
+                    self._counts["sorted" if correct else "wrong_bin"] += 1
+                    remove = bin_spec.on_contact == "remove"
             if not remove and "floor" in touched and not self._fired_floor[i]:
                 events.on_floor.append(i)
                 self._fired_floor[i] = True
@@ -402,6 +411,28 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
                 state.object_active[i] = False
                 self._counts["removed"] += 1
         return events
+
+    def _scoring_bin(self, position: np.ndarray, touched: set[str]) -> int | None:
+        """The bin an object scores in when it touches one or more bins, else None.
+
+        Decided by where the object's centre is, so an object on the seam of two
+        touching bins (the bundled sorting bins touch along y) scores the same
+        whatever order pybullet lists contacts in or the spec lists bins in: the
+        bin whose x/y region holds the centre; if the centre is over no bin, the
+        touched bin whose x/y region is nearest to it. Ties (a centre exactly on a
+        seam, or over overlapping bins) go to the bin whose centre is nearer, then
+        to the name that sorts first.
+        """
+        hit = [self._bin_index[name] for name in touched if name in self._bin_index]
+        if not hit:
+            return None
+        xy = position[:2]
+        gap = np.maximum(np.maximum(self._bin_low[:, :2] - xy, xy - self._bin_high[:, :2]), 0.0)  # (bins, 2)
+        outside = np.hypot(gap[:, 0], gap[:, 1])  # (bins,) 0 where the region holds the centre
+        to_centre = np.hypot(*(self._bin_centre_xy - xy).T)  # (bins,)
+        candidates = np.flatnonzero(outside == 0.0).tolist() or hit
+        bins = self.spec_scene.bins
+        return min(candidates, key=lambda b: (outside[b], to_centre[b], bins[b].name))
 
     def _hole_of(self, a: str, b: str) -> str | None:
         """The fixture of a tool-fixture pair whose in-hole contacts are allowed, else None."""
@@ -476,6 +507,84 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         inp = ObsInput(state, self._objects, self._goal, achieved)
         parts = [term(inp) for term in self.obs_terms]
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
+def _term_title(term: BoundTerm) -> str:
+    """How a reward term reads in errors: as the scene names it, plus its log label if renamed."""
+    title = f"reward term '{term.term}'"
+    return title if term.label == term.term.replace(":", ".") else f"{title} (name '{term.label}')"
+
+
+class _NamedTerm:
+    """A bound reward term's callable that names the term and the step when it raises.
+
+    The env installs one on each of its bound terms, so an exception inside a term
+    (a user's `module:function`, say) reaches the user as a `RewardTermError`
+    chained to the original instead of a traceback out of the reward sum. Stateful
+    terms keep their `reset`, guarded the same way.
+    """
+
+    __slots__ = ("_fn", "_scene", "_title")
+
+    def __init__(self, fn: Any, scene: str, title: str) -> None:
+        self._fn = fn
+        self._scene = scene
+        self._title = title
+
+    def __call__(self, ctx: StepContext) -> float:
+        try:
+            return float(self._fn(ctx))
+        except Exception as exc:
+            raise RewardTermError(self._message(f"at step {ctx.step}", exc)) from exc
+
+    def reset(self, ctx: StepContext) -> None:
+        try:
+            self._fn.reset(ctx)
+        except Exception as exc:
+            raise RewardTermError(self._message("at reset (step 0)", exc)) from exc
+
+    def _message(self, when: str, exc: Exception) -> str:
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = (
+            f" ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}, in {tb.tb_frame.f_code.co_name})"
+            if tb
+            else ""
+        )
+        return (
+            f"scene '{self._scene}': {self._title} raised {type(exc).__name__} {when}{where}: {exc}. "
+            "Fix the term, or remove it from the scene's reward to run without it; "
+            "the full traceback is chained to this error."
+        )
+
+
+def _non_finite_message(
+    scene: str, bound: list[BoundTerm], contributions: dict[str, float], total: float, step: int
+) -> str:
+    """Why the summed reward is NaN or inf: the non-finite terms, else the finite terms that overflowed."""
+    bad = [t for t in bound if not math.isfinite(contributions[t.label])]
+    if bad:
+        parts = []
+        for t in bad:
+            c = contributions[t.label]
+            if not math.isfinite(t.weight):
+                parts.append(f"{_term_title(t)} has weight {t.weight:g} (contribution {c:g})")
+                continue
+            value = f"{c / t.weight:g}" if t.weight != 0.0 else "a non-finite value"
+            parts.append(f"{_term_title(t)} returned {value} (weight {t.weight:g}, contribution {c:g})")
+        return (
+            f"scene '{scene}': {'; '.join(parts)} at step {step}, so the reward is {total:g}. "
+            "A reward term must return a finite number: look in the term for a division by zero, a log or "
+            "square root of a value <= 0, or an overflow. envkit stops here because a NaN reward reaching the "
+            "agent surfaces thousands of steps later as a NaN loss that names nothing."
+        )
+    largest = sorted(bound, key=lambda t: abs(contributions[t.label]), reverse=True)[:3]
+    named = ", ".join(f"{_term_title(t)} = {contributions[t.label]:g}" for t in largest)
+    return (
+        f"scene '{scene}': every reward term is finite at step {step}, but their sum overflows to {total:g}; "
+        f"the largest contributions: {named}. Scale these terms or their weights down."
+    )
 
 
 def _volume(shape: str, he: np.ndarray) -> float:

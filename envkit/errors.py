@@ -19,3 +19,7 @@ class SpecError(EnvkitError, ValueError):
 
 class ConfigError(EnvkitError, ValueError):
     """An agent, sweep or report configuration that is invalid."""
+
+
+class RewardTermError(EnvkitError, RuntimeError):
+    """A reward term returned NaN/inf or raised during `reset`/`step`; names the term and the step."""

@@ -552,6 +552,20 @@ class BulletWorld(World):
         return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3].copy()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            if p.isConnected(physicsClientId=self._cid):
-                p.disconnect(physicsClientId=self._cid)
+        """Disconnect through panda-gym's client object, once; closing again does nothing.
+
+        pybullet hands a disconnected id to the next connection, and a `BulletClient`
+        still holding the id disconnects it again when garbage-collected, which then
+        kills whichever env owns the id by then (a world in a reference cycle is
+        collected late). `BulletClient.disconnect` marks the client closed first, so
+        its `__del__` does nothing. The ids kept here and by the camera become -1, so
+        a closed world raises "Not connected" instead of driving the env that reuses
+        its id.
+        """
+        client = self.sim.physics_client
+        if client._client >= 0:
+            with contextlib.suppress(p.error):
+                client.disconnect()  # sets client._client = -1 before disconnecting
+        self._cid = -1
+        if self.camera is not None:
+            self.camera._cid = -1
