@@ -20,7 +20,7 @@ LATE_FRACTION = 0.5
 
 
 def episodes(trial: Trial) -> pd.DataFrame:
-    from sweeps.summary import read_csv
+    from sweeps.files import read_csv
 
     df = read_csv(trial.path / "episodes.csv")
     if not df.empty:

@@ -50,8 +50,8 @@ def design_label(design: dict[str, str]) -> str:
 
 def find_trials(dirs: Sequence[str | Path]) -> list[Trial]:
     """Every trial under `dirs` (earlier attempts kept in attempts/ are skipped)."""
-    from sweeps.summary import curve_metrics, read_csv
-    from sweeps.trial import read_json
+    from sweeps.files import read_csv, read_json
+    from sweeps.summary import curve_metrics
 
     trials: list[Trial] = []
     for d in dirs:

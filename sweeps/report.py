@@ -320,7 +320,7 @@ def write_report(report: Report, out: Path, make_plots: bool = True) -> dict[str
     files.update(csv=out / "comparison.csv", trials=out / "trials.csv", terms=out / "terms.csv")
 
     if make_plots:
-        from sweeps.summary import read_csv
+        from sweeps.files import read_csv
 
         frames = report.frames
         curves = {d.label: [read_csv(t.path / "eval.csv") for t in d.trials if t.status != "failed"]
