@@ -24,7 +24,7 @@ import html
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,8 @@ import pandas as pd
 
 from envkit.errors import ConfigError, EnvkitError
 from sweeps import analytics, plots
-from sweeps.collect import Trial, assign_designs, design_value, find_trials
+from sweeps.analytics import Correlation, TermContribution
+from sweeps.collect import Trial, collect, design_value
 from sweeps.stats import NAN_INTERVAL, Interval, bootstrap_ci, probability_of_improvement_ci
 
 MIN_SEEDS = 3
@@ -79,10 +80,8 @@ class Report:
     improvement: dict[str, Interval]
     verdict: str
     warnings: list[str]
-    correlations: list[dict[str, Any]]
-    terms: list[dict[str, Any]]
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
-    """Training episodes (episodes.csv) of each trial, by trial folder."""
+    correlations: list[Correlation]
+    terms: list[TermContribution]
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -96,7 +95,7 @@ def _mean(values: list[Any]) -> float | None:
 
 
 def design_stats(label: str, keys: dict[str, str], trials: list[Trial], reps: int, seed: int,
-                 task_key: str | None, frames: dict[str, pd.DataFrame]) -> DesignStats:
+                 task_key: str | None) -> DesignStats:
     d = DesignStats(label, keys, trials)
     done = [t for t in trials if t.status == "completed"]
     d.seeds, d.failed = len(done), sum(t.status == "failed" for t in trials)
@@ -110,7 +109,7 @@ def design_stats(label: str, keys: dict[str, str], trials: list[Trial], reps: in
     d.steps_to_threshold = float(np.median([s for s in steps if s is not None])) if d.reached else None
     d.wall_time = _mean([t.summary.get("wall_time") for t in done])
     d.steps_per_second = _mean([t.summary.get("steps_per_second") for t in done])
-    d.gamed = [t.label for t in done if analytics.gaming_check(frames[str(t.path)]).flagged]
+    d.gamed = [t.label for t in done if analytics.gaming_check(t.episodes).flagged]
     return d
 
 
@@ -128,17 +127,12 @@ def _rank_key(metric: str):
 
 def build_report(dirs: list[str | Path], reps: int = 2000, seed: int = 0, task_key: str | None = None) -> Report:
     """Collect, group, estimate, rank and judge; no files are written here."""
-    trials = find_trials(dirs)
-    keys = assign_designs(trials)
-    if task_key:
-        keys = [k for k in keys if k != task_key]
-        for t in trials:
-            t.design.pop(task_key, None)
-    frames = {str(t.path): analytics.episodes(t) for t in trials}
+    swept = collect(dirs, task_key)
+    trials, keys = swept.trials, swept.keys
     groups: dict[str, list[Trial]] = {}
     for t in trials:
         groups.setdefault(t.design_label, []).append(t)
-    designs = [design_stats(label, ts[0].design, ts, reps, seed, task_key, frames) for label, ts in groups.items()]
+    designs = [design_stats(label, ts[0].design, ts, reps, seed, task_key) for label, ts in groups.items()]
     metric = "success" if any(np.isfinite(d.success.value) for d in designs) else "return"
     designs.sort(key=_rank_key(metric))
     ranked = [d for d in designs if d.seeds > 0]
@@ -148,10 +142,10 @@ def build_report(dirs: list[str | Path], reps: int = 2000, seed: int = 0, task_k
         for other in ranked[1:]:
             improvement[other.label] = probability_of_improvement_ci(
                 best.scores(metric, task_key), other.scores(metric, task_key), reps, seed=seed)
-    correlations = [analytics.return_success_correlation(d.label, d.trials, frames) for d in designs]
-    terms = [row for d in designs for row in analytics.term_contributions(d.label, d.trials, frames)]
+    correlations = [analytics.return_success_correlation(d.label, d.trials) for d in designs]
+    terms = [row for d in designs for row in analytics.term_contributions(d.label, d.trials)]
     verdict, warnings = judge(designs, metric, improvement, trials)
-    return Report(metric, keys, designs, trials, improvement, verdict, warnings, correlations, terms, frames)
+    return Report(metric, keys, designs, trials, improvement, verdict, warnings, correlations, terms)
 
 
 # ---------------------------------------------------------------------------------- the verdict
@@ -289,8 +283,8 @@ def analytics_markdown(report: Report) -> str:
            "Pearson correlation between return and success: across trials (final evaluations, one point per "
            "seed) and across training episodes (every episode of every seed). A design whose return does not "
            "rise with success pays for something else.", ""]
-    rows = [{"design": c["design"], "trials": c["trials"], "r (trials)": _fmt(c["r_trials"]),
-             "episodes": c["episodes"], "r (episodes)": _fmt(c["r_episodes"])} for c in report.correlations]
+    rows = [{"design": c.design, "trials": c.trials, "r (trials)": _fmt(c.r_trials),
+             "episodes": c.episodes, "r (episodes)": _fmt(c.r_episodes)} for c in report.correlations]
     out.append(markdown_table(rows))
     if report.terms:
         out += ["## Which term drives learning?", "",
@@ -298,10 +292,10 @@ def analytics_markdown(report: Report) -> str:
                 "all terms' magnitude, how often it is non-zero, and the correlation of its per-episode sum with "
                 "the episode's success. The term that rises with success is the one learning follows; a large term "
                 "uncorrelated with success is noise the agent has to learn around.", ""]
-        out.append(markdown_table([{"design": r["design"], "term": r["term"],
-                                    "mean per episode": _fmt(r["mean_per_episode"], 3), "share": _fmt(r["share"]),
-                                    "non-zero in episodes": _fmt(r["fires"]),
-                                    "corr with success": _fmt(r["corr_with_success"])} for r in report.terms]))
+        out.append(markdown_table([{"design": r.design, "term": r.term,
+                                    "mean per episode": _fmt(r.mean_per_episode, 3), "share": _fmt(r.share),
+                                    "non-zero in episodes": _fmt(r.fires),
+                                    "corr with success": _fmt(r.corr_with_success)} for r in report.terms]))
     return "\n".join(out)
 
 
@@ -316,22 +310,18 @@ def write_report(report: Report, out: Path, make_plots: bool = True) -> dict[str
     rows = comparison_rows(report)
     pd.DataFrame(numeric_rows(report)).to_csv(out / "comparison.csv", index=False)
     pd.DataFrame(trial_rows(report)).to_csv(out / "trials.csv", index=False)
-    pd.DataFrame(report.terms).to_csv(out / "terms.csv", index=False)
+    pd.DataFrame([asdict(r) for r in report.terms]).to_csv(out / "terms.csv", index=False)
     files.update(csv=out / "comparison.csv", trials=out / "trials.csv", terms=out / "terms.csv")
 
     if make_plots:
-        from sweeps.files import read_csv
-
-        frames = report.frames
-        curves = {d.label: [read_csv(t.path / "eval.csv") for t in d.trials if t.status != "failed"]
-                  for d in report.designs}
-        eps = {d.label: [frames[str(t.path)] for t in d.trials if t.status != "failed"] for d in report.designs}
+        curves = {d.label: [t.evals for t in d.trials if t.status != "failed"] for d in report.designs}
+        eps = {d.label: [t.episodes for t in d.trials if t.status != "failed"] for d in report.designs}
         estimates = {d.label: {"success IQM": d.success, "return mean": d.ret, "success AUC": d.auc}
                      for d in report.designs if d.seeds}
         made = {
             "learning_curves": plots.learning_curves(curves, plot_dir / "learning_curves.png"),
             "episode_returns": plots.episode_returns(eps, plot_dir / "episode_returns.png"),
-            "reward_terms": plots.reward_terms(report.terms, plot_dir / "reward_terms.png"),
+            "reward_terms": plots.reward_terms([asdict(r) for r in report.terms], plot_dir / "reward_terms.png"),
             "intervals": plots.intervals(estimates, plot_dir / "intervals.png"),
             "improvement": (plots.improvement(report.best.label, report.improvement, plot_dir / "improvement.png")
                             if report.best is not None and report.improvement else None),
@@ -388,7 +378,8 @@ def _json(report: Report) -> dict[str, Any]:
                      "steps_to_threshold_median": d.steps_to_threshold, "wall_time_mean": d.wall_time,
                      "gamed": d.gamed, "trials": [t.label for t in d.trials]} for d in report.designs],
         "probability_of_improvement": {k: iv(v) for k, v in report.improvement.items()},
-        "return_success_correlation": report.correlations, "terms": report.terms,
+        "return_success_correlation": [asdict(c) for c in report.correlations],
+        "terms": [asdict(r) for r in report.terms],
     }
 
 
