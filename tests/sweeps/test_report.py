@@ -12,7 +12,8 @@ from sweeps_fakes import episodes_frame, fake_trial
 
 from envkit.cli import main as cli
 from envkit.errors import ConfigError
-from sweeps.report import build_report, write_report
+from sweeps.judge import build_report
+from sweeps.render import write_report
 from sweeps.stats import iqm
 from sweeps.summary import curve_metrics
 
