@@ -2,32 +2,23 @@
 which term drives learning, and is the reward being gamed?
 
 All three read the training episodes (episodes.csv: return, success and each reward term's
-sum per episode), which hold far more data than the few evaluations of a trial.
+sum per episode, `Trial.episodes`), which hold far more data than the few evaluations of a
+trial.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sweeps.collect import Trial
+if TYPE_CHECKING:
+    from sweeps.collect import Trial
 
 #: Training episodes kept for "late" statistics: the last half of each trial's episodes.
 LATE_FRACTION = 0.5
-
-
-def episodes(trial: Trial) -> pd.DataFrame:
-    from sweeps.summary import read_csv
-
-    df = read_csv(trial.path / "episodes.csv")
-    if not df.empty:
-        for col in ("global_step", "return", "success"):
-            if col in df:
-                df[col] = pd.to_numeric(df[col], errors="coerce")
-    return df
 
 
 def late(df: pd.DataFrame) -> pd.DataFrame:
@@ -44,24 +35,54 @@ def correlation(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def return_success_correlation(design: str, trials: list[Trial], frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Correlation:
+    """Does a design's return rise with success? (a row of the report's first analytics table)"""
+
+    design: str
+    trials: int
+    """Completed trials (the points of `r_trials`)."""
+    r_trials: float | None
+    """Pearson r of final return vs final success across completed trials (None: undefined)."""
+    episodes: int
+    """Training episodes of all trials with a success column (the points of `r_episodes`)."""
+    r_episodes: float | None
+    """Pearson r of return vs success across those episodes (the robust one)."""
+
+
+def return_success_correlation(design: str, trials: list[Trial]) -> Correlation:
     """Across trials (final return vs final success) and across training episodes (return vs success)."""
     done = [t for t in trials if t.status == "completed"]
     r_trials = correlation(np.array([t.summary.get("final_return") or np.nan for t in done], float),
                            np.array([np.nan if t.summary.get("final_success") is None else t.summary["final_success"]
                                      for t in done], float))
-    eps = [frames[str(t.path)] for t in trials if "success" in frames[str(t.path)]]
+    eps = [t.episodes for t in trials if "success" in t.episodes]
     pooled = pd.concat(eps) if eps else pd.DataFrame()
     r_eps = correlation(pooled["return"].to_numpy(), pooled["success"].to_numpy()) if len(pooled) else None
-    return {"design": design, "trials": len(done), "r_trials": r_trials, "episodes": int(len(pooled)),
-            "r_episodes": r_eps}
+    return Correlation(design, len(done), r_trials, int(len(pooled)), r_eps)
 
 
-def term_contributions(design: str, trials: list[Trial], frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TermContribution:
+    """One reward term of one design (a row of terms.csv)."""
+
+    design: str
+    term: str
+    mean_per_episode: float
+    """Mean weighted sum per episode over the last half of training."""
+    share: float
+    """|mean_per_episode| over the sum of all terms' |mean_per_episode|."""
+    corr_with_success: float | None
+    """Pearson r of the term's per-episode sum with the episode's success, over all training episodes."""
+    fires: float
+    """Fraction of training episodes in which the term is non-zero."""
+
+
+def term_contributions(design: str, trials: list[Trial]) -> list[TermContribution]:
     """Per reward term: its mean sum per episode late in training, its share of all terms'
     magnitude, and how its per-episode sum correlates with the episode's success (over all
     training episodes): the term whose sum rises with success is the one learning follows."""
-    all_eps = [frames[str(t.path)] for t in trials if not frames[str(t.path)].empty]
+    all_eps = [t.episodes for t in trials if not t.episodes.empty]
     if not all_eps:
         return []
     pooled = pd.concat(all_eps, ignore_index=True)
@@ -72,11 +93,11 @@ def term_contributions(design: str, trials: list[Trial], frames: dict[str, pd.Da
     for c in terms:
         values = pd.to_numeric(pooled[c], errors="coerce").to_numpy(float)
         m = float(pd.to_numeric(late_eps[c], errors="coerce").mean())
-        rows.append({
-            "design": design, "term": c[len("term/"):], "mean_per_episode": m, "share": abs(m) / total,
-            "corr_with_success": correlation(values, pooled["success"].to_numpy(float)) if "success" in pooled else None,
-            "fires": float(np.mean(np.abs(np.nan_to_num(values)) > 0)),
-        })
+        rows.append(TermContribution(
+            design=design, term=c[len("term/"):], mean_per_episode=m, share=abs(m) / total,
+            corr_with_success=correlation(values, pooled["success"].to_numpy(float)) if "success" in pooled else None,
+            fires=float(np.mean(np.abs(np.nan_to_num(values)) > 0)),
+        ))
     return rows
 
 

@@ -1,4 +1,6 @@
-"""Find the trials of one or more sweep directories and group them into designs.
+"""The report's first step: find the trials of one or more sweep directories, read their
+files and group them into designs (then sweeps/judge.py says what the numbers mean and
+sweeps/render.py shows it).
 
 A design is what a sweep compares: the values of the keys that vary across its trials
 (reward x batch size x agent, ...), seeds excluded. The keys come from the trials' own
@@ -9,12 +11,17 @@ and another did not is read from each trial's resolved config, so sweeps can be 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from envkit.errors import ConfigError
+from sweeps.files import read_csv, read_json
+from sweeps.summary import curve_metrics
 
 #: Keys never part of a design: the seed (what designs are averaged over) and bookkeeping.
 NOT_DESIGN_KEYS = ("seed", "name", "out_dir", "launcher", "progress", "resume", "isolate")
@@ -43,6 +50,33 @@ class Trial:
     def design_label(self) -> str:
         return design_label(self.design)
 
+    @functools.cached_property
+    def evals(self) -> pd.DataFrame:
+        """The evaluations (eval.csv: the learning curve); read once, when first asked for."""
+        return read_csv(self.path / "eval.csv")
+
+    @functools.cached_property
+    def episodes(self) -> pd.DataFrame:
+        """The training episodes (episodes.csv: return, success, each term's sum), step, return and
+        success as numbers; read once, when first asked for."""
+        df = read_csv(self.path / "episodes.csv")
+        if not df.empty:
+            for col in ("global_step", "return", "success"):
+                if col in df:
+                    df[col] = pd.to_numeric(df[col], errors="coerce")
+        return df
+
+
+@dataclass
+class Sweep:
+    """The collected trials of one or more sweep directories, each with its design set."""
+
+    trials: list[Trial]
+    keys: list[str]
+    """The design keys: what varies across the trials (seeds and `task_key` excluded)."""
+    task_key: str | None = None
+    """A key treated as tasks to stratify over (e.g. scene) instead of as part of the design."""
+
 
 def design_label(design: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in design.items()) or "all trials"
@@ -50,9 +84,6 @@ def design_label(design: dict[str, str]) -> str:
 
 def find_trials(dirs: Sequence[str | Path]) -> list[Trial]:
     """Every trial under `dirs` (earlier attempts kept in attempts/ are skipped)."""
-    from sweeps.summary import curve_metrics, read_csv
-    from sweeps.trial import read_json
-
     trials: list[Trial] = []
     for d in dirs:
         root = Path(d)
@@ -66,16 +97,17 @@ def find_trials(dirs: Sequence[str | Path]) -> list[Trial]:
                 "(runs/sweeps/<name>)? A sweep that was stopped before any trial started has nothing to report."
             )
         for path in found:
-            info = read_json(path / "trial.json") or {}
+            trial = Trial(path, "incomplete", {}, read_json(path / "trial.json") or {})
             summary = read_json(path / "summary.json")
             if summary is None:
-                cfg = info.get("config", {})
-                partial = curve_metrics(read_csv(path / "eval.csv"), float(cfg.get("success_threshold", 0.8)),
+                cfg = trial.info.get("config", {})
+                partial = curve_metrics(trial.evals, float(cfg.get("success_threshold", 0.8)),
                                         int(cfg.get("final_evals", 3)))
                 status_json = read_json(path / "status.json") or {}
                 summary = {"status": "incomplete", "global_step": status_json.get("global_step", 0),
                            "error": "no summary.json: the trial was killed or is still running", **partial}
-            trials.append(Trial(path, str(summary.get("status")), summary, info))
+            trial.status, trial.summary = str(summary.get("status")), summary
+            trials.append(trial)
     return trials
 
 
@@ -122,9 +154,16 @@ def design_keys(trials: Iterable[Trial]) -> list[str]:
     return sorted(varying, key=lambda k: (order.get(k.split(".")[0], 3), k))
 
 
-def assign_designs(trials: list[Trial]) -> list[str]:
-    """Set each trial's design; returns the design keys."""
-    keys = design_keys(trials)
+def assign_designs(trials: list[Trial], task_key: str | None = None) -> list[str]:
+    """Set each trial's design (the varying keys but `task_key`); returns the design keys."""
+    keys = [k for k in design_keys(trials) if k != task_key]
     for t in trials:
         t.design = {k: design_value(t, k) for k in keys}
     return keys
+
+
+def collect(dirs: Sequence[str | Path], task_key: str | None = None) -> Sweep:
+    """The trials under `dirs`, grouped into designs; `task_key` (e.g. scene) is left out of the
+    designs, to be stratified over by the judging step."""
+    trials = find_trials(dirs)
+    return Sweep(trials, assign_designs(trials, task_key), task_key)

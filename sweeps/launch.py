@@ -193,7 +193,7 @@ def _print_exit(message: str) -> int:
 def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, ablate: str | None = None,
           jobs: int | None = None) -> int:
     """Plan, run and report a sweep; the exit code is 1 when a trial failed, else Hydra's."""
-    from sweeps.collect import find_trials
+    from sweeps.collect import collect
     from sweeps.train import preflight
     from sweeps.trial import LABEL_KEYS_ENV
 
@@ -239,17 +239,17 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
         os.environ.pop(LABEL_KEYS_ENV, None)
     if code != 0 and not the_plan.sweep_dir.is_dir():
         return code
-    try:
-        trials = find_trials([the_plan.sweep_dir])
+    try:  # collect -> judge -> render, once each
+        swept = collect([the_plan.sweep_dir])
     except ConfigError:
         return code or 1
-    counts = {s: sum(t.status == s for t in trials) for s in ("completed", "failed", "incomplete")}
-    print(f"envkit sweep: {the_plan.sweep_dir} holds {len(trials)} trials: "
+    counts = {s: sum(t.status == s for t in swept.trials) for s in ("completed", "failed", "incomplete")}
+    print(f"envkit sweep: {the_plan.sweep_dir} holds {len(swept.trials)} trials: "
           + ", ".join(f"{v} {k}" for k, v in counts.items() if v), flush=True)
     if report:
-        from sweeps.report import build_report, print_report, write_report
+        from sweeps.judge import judge
+        from sweeps.render import print_report, write_report
 
-        rep = build_report([the_plan.sweep_dir])
-        write_report(rep, the_plan.sweep_dir / "report")
-        print_report(rep)
+        rep = judge(swept)
+        print_report(rep, write_report(rep, the_plan.sweep_dir / "report"))
     return code if code else (1 if counts["failed"] else 0)

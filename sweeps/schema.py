@@ -1,10 +1,14 @@
-"""Typed schema of a sweep trial, registered with Hydra's ConfigStore.
+"""Typed schema of a sweep trial and the generated options, registered with Hydra's ConfigStore.
 
 The YAML files under `sweeps/conf/` only set values; every key they may set is
 declared here, so a typo in a config file or on the command line
 (`agent.bacth_size=5000`) fails before any trial starts instead of being ignored.
 The agent nodes *are* the agents' own dataclasses (plus `algo`), so the sweep can
 never drift from what `agents.train` accepts.
+
+The `scene` and `reward` options are not files: `register_configs()` stores one per
+bundled scene (`scenes/*.yaml`) and one per reward preset (`rewards.presets.PRESETS`),
+so a new scene YAML or preset is a sweep option with no other file to edit.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from agents.config import PPOConfig, TD3Config
+from envkit import bundled_scenes
+from rewards import PRESETS
 
 
 @dataclass
@@ -100,6 +106,22 @@ class TrialConfig:
 
 AGENT_NODES: dict[str, type] = {"ppo": PPOAgent, "td3": TD3Agent}
 
+#: The `reward` option that keeps the scene's own reward (the `reward:` section of its YAML).
+SCENE_REWARD = "scene"
+
+
+def scene_options() -> dict[str, SceneConfig]:
+    """The `scene` group: one option per bundled scene, named as the scene (`scene=sort-1`)."""
+    return {name: SceneConfig(id=name) for name in bundled_scenes()}
+
+
+def reward_options() -> dict[str, RewardConfig]:
+    """The `reward` group: one option per reward preset (`reward=sort_v2` sets `preset: sort_v2`),
+    and `scene`, which keeps the scene's own reward (and wins over a preset of that name)."""
+    options = {name: RewardConfig(name=name, preset=name) for name in PRESETS}
+    options[SCENE_REWARD] = RewardConfig(name=SCENE_REWARD)
+    return options
+
 
 def trial_dir_name(override_dirname: str) -> str:
     """A trial's folder name from its overrides (`agent.batch_size=5000,reward=sort_v1,seed=0`).
@@ -119,14 +141,20 @@ def trial_dir_name(override_dirname: str) -> str:
 
 
 def register_configs() -> None:
-    """Store the schemas; `conf/config.yaml` and `conf/agent/*.yaml` extend them.
+    """Store the schemas and the generated `scene` and `reward` options.
 
-    They live in a `schema/` group of their own so they never show up as options of
-    the `agent` group (and are not caught by a `glob(*)` over it).
+    `conf/config.yaml` and `conf/agent/*.yaml` extend the schemas, which live in a `schema/`
+    group of their own so they never show up as options of the `agent` group (and are not
+    caught by a `glob(*)` over it). The options are read from the bundled scenes and the
+    presets at each call, so a preset added at run time is an option of the next composition.
     """
     cs = ConfigStore.instance()
     cs.store(group="schema", name="trial", node=TrialConfig)
     for algo, node in AGENT_NODES.items():
         cs.store(group="schema/agent", name=algo, node=node)
+    for name, scene in scene_options().items():
+        cs.store(group="scene", name=name, node=scene)
+    for name, reward in reward_options().items():
+        cs.store(group="reward", name=name, node=reward)
     if not OmegaConf.has_resolver("envkit_trial_dir"):
         OmegaConf.register_new_resolver("envkit_trial_dir", trial_dir_name)

@@ -26,18 +26,9 @@ import numpy as np
 import pandas as pd
 
 from agents.logger import write_json_atomic
+from sweeps.files import read_csv, read_json
 
 SUMMARY_VERSION = 1
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    """A run log as a DataFrame; empty (not an error) when missing or cut off mid-write by a kill."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path, on_bad_lines="skip")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        return pd.DataFrame()
 
 
 def _num(value: Any) -> float | None:
@@ -110,8 +101,6 @@ def code_version() -> dict[str, Any]:
 def summarize(job_dir: Path, trial: dict[str, Any], error: str | None = None,
               wall_time: float | None = None) -> dict[str, Any]:
     """The summary of the trial in `job_dir`: status, curve metrics, speed, provenance."""
-    from sweeps.trial import read_json
-
     config = trial.get("config", {})
     run_status = read_json(job_dir / "status.json") or {}
     if error is None and run_status.get("status") != "completed":

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from sweeps.files import read_json
 from sweeps.schema import register_configs
 
 register_configs()  # workers import this module to unpickle the task: they need the resolver too
@@ -42,13 +43,6 @@ def fingerprint(config: dict[str, Any]) -> str:
     """Hash of everything that determines a trial's result (the resolved config minus bookkeeping)."""
     core = {k: v for k, v in config.items() if k not in NON_RESULT_KEYS}
     return hashlib.sha256(json.dumps(core, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _say(cfg: DictConfig | str, text: str) -> None:

@@ -1,5 +1,5 @@
-"""The Hydra configs compose, reject typos, stay in sync with the scenes and presets, and the
-experiment presets expand to the grids they promise."""
+"""The Hydra configs compose, reject typos, offer every bundled scene and reward preset as an
+option, and the experiment presets expand to the grids they promise."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from rewards.ablation import ablation_designs, write_options
 from rewards.presets import PRESETS
 from sweeps.launch import hydra_context, plan
 from sweeps.schema import trial_dir_name
-from sweeps.train import CONF_DIR
 from sweeps.trial import fingerprint, scene_overrides
 
 
@@ -55,19 +54,46 @@ def test_typos_and_wrong_types_fail_before_any_trial(hydra: None, override: str,
     assert override.split("=")[0].split(".")[-1] in str(info.value)
 
 
-def test_every_bundled_scene_is_a_scene_option_and_loads(hydra: None) -> None:
-    options = {p.stem for p in (CONF_DIR / "scene").glob("*.yaml")}
-    assert options == set(bundled_scenes())
-    for name in options:
-        assert compose("config", overrides=[f"scene={name}"]).scene.id == name
+def _options(group: str) -> set[str]:
+    from hydra.core.global_hydra import GlobalHydra
+
+    return set(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
+def test_every_bundled_scene_is_a_scene_option(hydra: None) -> None:
+    assert _options("scene") == set(bundled_scenes())
+    for name in bundled_scenes():
+        cfg = compose("config", overrides=[f"scene={name}"])
+        assert OmegaConf.to_container(cfg.scene) == {"id": name, "overrides": {}}
+        assert load_scene(cfg.scene.id).name  # the option names a scene that loads
 
 
 def test_every_reward_preset_is_a_reward_option(hydra: None) -> None:
-    options = {p.stem for p in (CONF_DIR / "reward").glob("*.yaml")}
-    assert options == set(PRESETS) | {"scene"}
+    assert "scene" not in PRESETS  # `reward=scene` keeps the scene's own reward
+    assert _options("reward") == set(PRESETS) | {"scene"}
     for name in PRESETS:
         cfg = compose("config", overrides=[f"reward={name}"])
-        assert cfg.reward.name == name and cfg.reward.preset == name
+        assert OmegaConf.to_container(cfg.reward) == {"name": name, "preset": name, "terms": None}
+    keep = compose("config", overrides=["reward=scene"])
+    assert OmegaConf.to_container(keep.reward) == {"name": "scene", "preset": None, "terms": None}
+
+
+def test_a_new_preset_or_scene_is_an_option_with_no_other_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from hydra.core.config_store import ConfigStore
+
+    import sweeps.schema
+
+    cs = ConfigStore.instance()
+    monkeypatch.setattr(cs, "repo", copy.deepcopy(cs.repo))  # the options stored here go with the test
+    monkeypatch.setitem(PRESETS, "my_design", [{"term": "goal_distance", "weight": -2.0}])
+    scenes = {**bundled_scenes(), "my_scene": Path("my_scene.yaml")}
+    monkeypatch.setattr(sweeps.schema, "bundled_scenes", lambda: scenes)
+    with hydra_context():
+        cfg = compose("config", overrides=["reward=my_design", "scene=my_scene"])
+    assert cfg.reward.preset == "my_design" and cfg.scene.id == "my_scene"
+    assert len(plan(["reward=sort_v1,my_design"]).trials) == 2
 
 
 def test_reward_option_replaces_the_scene_reward() -> None:

@@ -12,7 +12,8 @@ from sweeps_fakes import episodes_frame, fake_trial
 
 from envkit.cli import main as cli
 from envkit.errors import ConfigError
-from sweeps.report import build_report, write_report
+from sweeps.judge import build_report
+from sweeps.render import write_report
 from sweeps.stats import iqm
 from sweeps.summary import curve_metrics
 
@@ -121,9 +122,9 @@ def test_reward_gaming_is_flagged(tmp_path: Path) -> None:
     honest = next(d for d in rep.designs if d.label == "reward=honest")
     assert len(gamed.gamed) == 3 and honest.gamed == []
     assert any(w.startswith("Possible reward gaming in reward=gamed") for w in rep.warnings)
-    corr = {c["design"]: c for c in rep.correlations}
-    assert corr["reward=honest"]["r_episodes"] > 0.9
-    assert abs(corr["reward=gamed"]["r_episodes"]) < 0.3
+    corr = {c.design: c for c in rep.correlations}
+    assert corr["reward=honest"].r_episodes > 0.9
+    assert abs(corr["reward=gamed"].r_episodes) < 0.3
 
 
 def test_term_contributions_show_which_term_follows_success(tmp_path: Path) -> None:
@@ -134,14 +135,14 @@ def test_term_contributions_show_which_term_follows_success(tmp_path: Path) -> N
         eps = episodes_frame(300, np.linspace(0.1, 0.9, 300), lambda i, s: 500 * s - 50, rng, terms)
         fake_trial(tmp_path, {"reward": "r"}, seed, [0.2, 0.8], [1.0, 2.0], episodes=eps)
     rep = build_report([tmp_path], reps=200)
-    rows = {r["term"]: r for r in rep.terms}
-    assert rows["bonus"]["corr_with_success"] == pytest.approx(1.0)
-    assert rows["time"]["corr_with_success"] is None  # constant: no correlation to speak of
-    assert abs(rows["noise"]["corr_with_success"]) < 0.2
-    assert rows["time"]["mean_per_episode"] == pytest.approx(-50.0) and rows["time"]["fires"] == 1.0
+    rows = {r.term: r for r in rep.terms}
+    assert rows["bonus"].corr_with_success == pytest.approx(1.0)
+    assert rows["time"].corr_with_success is None  # constant: no correlation to speak of
+    assert abs(rows["noise"].corr_with_success) < 0.2
+    assert rows["time"].mean_per_episode == pytest.approx(-50.0) and rows["time"].fires == 1.0
     late_success = np.mean([0.5 + 0.4 * x for x in np.linspace(0, 1, 150)])  # roughly, the last half
-    assert rows["bonus"]["mean_per_episode"] == pytest.approx(500 * late_success, rel=0.1)
-    assert sum(r["share"] for r in rep.terms) == pytest.approx(1.0)
+    assert rows["bonus"].mean_per_episode == pytest.approx(500 * late_success, rel=0.1)
+    assert sum(r.share for r in rep.terms) == pytest.approx(1.0)
 
 
 def test_report_files_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
