@@ -241,7 +241,7 @@ class PPO:
             "obs_normalizer": self.obs_norm.state_dict(),
             "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
             "algo_counters": {"updates": self.updates},
-            "rng": rng_state(self.run.np_rng),
+            "rng": rng_state(self.run.np_rng, self.device),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -258,4 +258,4 @@ class PPO:
         if self.reward_scaler is not None and state.get("reward_scaler"):
             self.reward_scaler.load_state_dict(state["reward_scaler"])
         self.updates = int(state["algo_counters"]["updates"])
-        set_rng_state(state["rng"], self.run.np_rng)
+        set_rng_state(state["rng"], self.run.np_rng, self.device)

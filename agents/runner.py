@@ -23,7 +23,7 @@ import torch
 import yaml
 from gymnasium.vector import AsyncVectorEnv
 
-from agents.checkpoint import load_checkpoint, save_checkpoint
+from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
 from agents.config import CommonConfig, validate_config
 from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
 from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
@@ -89,10 +89,7 @@ class Run:
             if not last.is_file():
                 raise CheckpointError(f"Cannot resume: {last} does not exist (no checkpoint was written in "
                                       f"{self.run_dir}). Start a new run instead.")
-            self.checkpoint = load_checkpoint(last)
-            if self.checkpoint["algo"] != algo:
-                raise CheckpointError(f"Cannot resume {last} with algo {algo!r}: it was trained with "
-                                      f"{self.checkpoint['algo']!r}.")
+            self.checkpoint = load_checkpoint(last, resume_algo=algo)
         elif (self.run_dir / "status.json").exists():
             raise ConfigError(f"Run directory {self.run_dir} already holds a run (status.json exists). "
                               "Pass resume=True (CLI: --resume) to continue it, or choose another run directory.")
@@ -279,8 +276,8 @@ class Run:
             "config": dataclasses.asdict(self.config),
             "env": describe_env(self.env_spec),
             "seed": self.seed,
-            "observation_space": self.envs.single_observation_space,
-            "action_space": self.action_space,
+            "observation_space": encode_space(self.envs.single_observation_space),
+            "action_space": encode_space(self.action_space),
             "counters": {"global_step": self.global_step, "episodes": self.episode_count,
                          "wall_time": self.logger.wall_time if self.logger else self._wall_offset,
                          "best_eval": list(self.best_eval) if self.best_eval is not None else None},

@@ -225,7 +225,7 @@ class TD3:
             "optimizers": {"actor": self.actor_opt.state_dict(), "critic": self.critic_opt.state_dict()},
             "obs_normalizer": self.obs_norm.state_dict(),
             "algo_counters": {"critic_updates": self.critic_updates, "vector_steps": self.vector_steps},
-            "rng": {**rng_state(self.run.np_rng), "buffer": self.buffer.rng.bit_generator.state},
+            "rng": {**rng_state(self.run.np_rng, self.device), "buffer": self.buffer.rng.bit_generator.state},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -242,7 +242,7 @@ class TD3:
         self.obs_norm.load_state_dict(state["obs_normalizer"])
         self.critic_updates = int(state["algo_counters"]["critic_updates"])
         self.vector_steps = int(state["algo_counters"]["vector_steps"])
-        set_rng_state(state["rng"], self.run.np_rng)
+        set_rng_state(state["rng"], self.run.np_rng, self.device)
         self.buffer.rng.bit_generator.state = state["rng"]["buffer"]
         replay = self.run.ckpt_dir / "replay.npz"
         if self.cfg.save_replay_buffer and replay.is_file():
