@@ -9,8 +9,8 @@ episode's final observation (gymnasium 1.x NEXT_STEP autoreset returns it from t
 step that ended the episode) and is bootstrapped like any other state. The
 autoreset call that follows is not a transition and is never stored.
 
-Speed: the critics are one `QEnsemble` (batched matmuls), targets are updated
-with one fused `_foreach_lerp_`, Adam is `LeanAdam` (the fused kernel without
+Speed: the critics are one `QEnsemble` (batched matmuls), target parameters are
+updated with one fused `_foreach_lerp_` (buffers, i.e. BatchNorm statistics, are copied), Adam is `LeanAdam` (the fused kernel without
 torch.optim's per-step overhead), the actor loss computes no critic weight
 gradients, train/eval mode is only switched when a layer depends on it, and
 losses are read back (`.item()`) only when logged.
@@ -65,6 +65,10 @@ class TD3:
         self._switch_modes = mode_matters(self.actor, self.critic)
         self._online = list(self.actor.parameters()) + list(self.critic.parameters())
         self._target = list(self.actor_target.parameters()) + list(self.critic_target.parameters())
+        # Buffers (BatchNorm running statistics) are copied, not lerped, as SB3 does: a lerp of
+        # num_batches_tracked is meaningless, and lerped statistics would lag the weights they belong to.
+        self._online_buffers = list(self.actor.buffers()) + list(self.critic.buffers())
+        self._target_buffers = list(self.actor_target.buffers()) + list(self.critic_target.buffers())
         self.obs_norm = ObsNormalizer(run.layout, cfg.normalize_obs, cfg.clip_obs)
         self.buffer = ReplayBuffer(run.layout, run.act_dim, cfg.buffer_size, seed=run.seed)
         self.critic_updates = 0
@@ -137,6 +141,8 @@ class TD3:
             self.actor_opt.step()
             with torch.no_grad():
                 torch._foreach_lerp_(self._target, self._online, cfg.tau)
+                if self._target_buffers:
+                    torch._foreach_copy_(self._target_buffers, self._online_buffers)
                 self._stat_sums[1] += actor_loss.detach()
             self._stat_counts[1] += 1
 
