@@ -220,7 +220,8 @@ class PPO:
         n_rollouts = -(-cfg.total_timesteps // cfg.batch_size)
         while self.updates < n_rollouts:
             obs_n = self.collect(obs_n)
-            stats = self.update()
+            with run.flush_denormals:
+                stats = self.update()
             if run.global_step >= run.next_log or self.updates == n_rollouts:
                 run.next_log = run._next_multiple(cfg.log_every)
                 run.logger.train_stats(run.global_step, stats)

@@ -24,6 +24,7 @@ import yaml
 from gymnasium.vector import AsyncVectorEnv
 
 from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
+from agents.compute import FlushDenormals
 from agents.config import CommonConfig, validate_config
 from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
 from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
@@ -96,6 +97,8 @@ class Run:
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
         self.device = torch.device(config.device)
+        # Entered by the algorithms around their updates only (see agents.compute).
+        self.flush_denormals = FlushDenormals()
         self.np_rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
 

@@ -150,8 +150,9 @@ class TD3:
         if self._switch_modes:
             self.actor.train()
             self.critic.train()
-        for _ in range(self.cfg.gradient_steps):
-            self.update(self.sample())
+        with self.run.flush_denormals:
+            for _ in range(self.cfg.gradient_steps):
+                self.update(self.sample())
 
     def pop_stats(self) -> dict[str, float]:
         sums = self._stat_sums.tolist()

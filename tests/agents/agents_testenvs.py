@@ -88,3 +88,25 @@ class TargetEnv(gym.Env):
 
     def render(self):
         return np.zeros((16, 16, 3), np.uint8)
+
+
+class DenormalProbeEnv(gym.Env):
+    """obs[0] = 1.0 if a denormal survives a numpy multiply in the process stepping this env, else 0.0
+    (i.e. whether the CPU flushes denormals there); 8-step episodes, reward 0."""
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def _obs(self):
+        survives = (np.array([1e-310]) * np.array([1.0]))[0] != 0.0
+        return np.array([float(survives), 0.0], np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, False, self.t >= 8, {}
