@@ -21,12 +21,13 @@ from agents.config import (
     validate_config,
 )
 from agents.envs import make_env_fn
-from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
+from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError
 
 __all__ = [
     "CheckpointError",
     "CommonConfig",
     "ConfigError",
+    "EnvFailedError",
     "PPOConfig",
     "Policy",
     "TD3Config",

@@ -84,6 +84,9 @@ def train(
         CheckpointError: resume without a usable checkpoint.
         TrainingDivergedError: NaN/inf in a loss or parameter. status.json then says
             "failed" and checkpoints/last.pt is the last good one.
+        EnvFailedError: the env raised in reset/step (its message kept, e.g. the reward
+            term and step an envkit scene names) or returned a non-finite reward; the run
+            is failed the same way, and the original exception is the __cause__.
     """
     algo = str(algo).lower()
     cls = config_class(algo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envkit.errors import ConfigError, EnvkitError
 
-__all__ = ["CheckpointError", "ConfigError", "TrainingDivergedError"]
+__all__ = ["CheckpointError", "ConfigError", "EnvFailedError", "TrainingDivergedError"]
 
 
 class CheckpointError(EnvkitError):
@@ -13,5 +13,13 @@ class CheckpointError(EnvkitError):
 
 class TrainingDivergedError(EnvkitError):
     """A NaN or infinity in a loss or a parameter: the run stopped and is marked failed."""
+
+    exit_code = 3
+
+
+class EnvFailedError(EnvkitError):
+    """The env raised, or returned a non-finite reward, during training: the run stopped and is
+    marked failed, its last checkpoint kept. The message carries the env's own (which names the
+    reward term and step for envkit scenes); the original exception is the __cause__."""
 
     exit_code = 3
