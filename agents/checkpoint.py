@@ -61,6 +61,8 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
 
 
 def save_arrays_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like save_checkpoint, for numpy arrays (the replay buffer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.npz")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envkit.errors import ConfigError, EnvkitError
 
-__all__ = ["CheckpointError", "ConfigError", "EnvFailedError", "TrainingDivergedError"]
+__all__ = ["CheckpointError", "ConfigError", "EnvFailedError", "RunWarning", "TrainingDivergedError"]
 
 
 class CheckpointError(EnvkitError):
@@ -23,3 +23,8 @@ class EnvFailedError(EnvkitError):
     reward term and step for envkit scenes); the original exception is the __cause__."""
 
     exit_code = 3
+
+
+class RunWarning(UserWarning):
+    """Something about a run the user should know that does not stop it (e.g. a resume without
+    its replay buffer); printed by Python's warnings machinery, so quiet runs show it too."""

@@ -329,14 +329,18 @@ class Run:
     def checkpoint_due(self) -> bool:
         return self.global_step >= self.next_ckpt
 
-    def save(self, payload: dict[str, Any], modules: dict[str, torch.nn.Module], final: bool = False) -> None:
-        """Save only finite parameters: a diverged model never overwrites the last good checkpoint."""
+    def check_params(self, modules: dict[str, torch.nn.Module]) -> None:
+        """Raise TrainingDivergedError if a parameter is not finite (before anything is written)."""
         bad = params_finite(modules)
         if bad is not None:
             raise TrainingDivergedError(
                 f"Training diverged: the parameters of {bad} are not finite at step {self.global_step}. "
                 "The run is marked failed and the last good checkpoint is kept."
             )
+
+    def save(self, payload: dict[str, Any], modules: dict[str, torch.nn.Module], final: bool = False) -> None:
+        """Save only finite parameters: a diverged model never overwrites the last good checkpoint."""
+        self.check_params(modules)
         self.next_ckpt = self._next_multiple(self.config.checkpoint_every)
         full = {**self._header(), **payload}
         self.logger.flush()

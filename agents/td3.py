@@ -19,6 +19,8 @@ losses are read back (`.item()`) only when logged.
 from __future__ import annotations
 
 import copy
+import uuid
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,14 +29,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.buffers import ReplayBatch, ReplayBuffer
-from agents.checkpoint import rng_state, set_rng_state
+from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
 from agents.config import TD3Config
-from agents.errors import CheckpointError
+from agents.errors import CheckpointError, RunWarning
 from agents.networks import DeterministicActor, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
 from agents.optim import make_adam
 from agents.runner import Run, assert_finite
 from agents.spaces import ObsLayout
+
+REPLAY_FILE = "replay.npz"
 
 
 def build_actor(layout: ObsLayout, act_dim: int, cfg: TD3Config) -> DeterministicActor:
@@ -73,8 +77,12 @@ class TD3:
         self.buffer = ReplayBuffer(run.layout, run.act_dim, cfg.buffer_size, seed=run.seed)
         self.critic_updates = 0
         self.vector_steps = 0
-        self._stat_sums = torch.zeros(3)  # critic loss, actor loss, mean Q
+        self._stat_sums = torch.zeros(3, device=self.device)  # critic loss, actor loss, mean Q
         self._stat_counts = [0, 0]
+        self.train_from = cfg.learning_starts
+        """Updates start at this global step: learning_starts, or later after a resume without replay."""
+        self.replay_id: str | None = None
+        """The id of checkpoints/replay.npz that the last written last.pt belongs to."""
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
         run.set_policy(self.actor, self.obs_norm)
@@ -185,7 +193,7 @@ class TD3:
             actions = self.explore(obs)
             self.vector_steps += 1
             due = self.vector_steps % cfg.train_freq == 0
-            overlapped = (due and cfg.overlap_updates and run.global_step >= cfg.learning_starts
+            overlapped = (due and cfg.overlap_updates and run.global_step >= self.train_from
                           and len(self.buffer) > 0 and run.step_async(actions))
             if overlapped:
                 self.train_steps()  # while the env subprocesses step
@@ -196,7 +204,7 @@ class TD3:
             if self.obs_norm.enabled:
                 self.obs_norm.update({k: v[valid] for k, v in next_obs.items()})
             obs = next_obs
-            if due and not overlapped and run.global_step >= cfg.learning_starts:
+            if due and not overlapped and run.global_step >= self.train_from:
                 self.train_steps()
 
             run.logger.progress(run.global_step)
@@ -217,11 +225,16 @@ class TD3:
         return {"actor": self.actor, "critic": self.critic}
 
     def save(self, final: bool) -> None:
-        from agents.checkpoint import save_arrays_atomic
-
-        self.run.save(self.state_dict(), self.modules(), final=final)
+        """Write replay.npz (slow: up to GBs), then last.pt naming its id (fast). A run stopped
+        between the two leaves a pair whose ids differ, which a resume detects (`_restore_replay`)."""
+        self.run.check_params(self.modules())  # a diverged run writes nothing, replay included
+        replay = None
         if self.cfg.save_replay_buffer:
-            save_arrays_atomic(self.run.ckpt_dir / "replay.npz", self.buffer.state_dict())
+            rid = uuid.uuid4().hex
+            save_arrays_atomic(self.run.ckpt_dir / REPLAY_FILE, {**self.buffer.state_dict(), "checkpoint_id": np.array(rid)})
+            replay = {"id": rid, "size": len(self.buffer)}
+        self.run.save({**self.state_dict(), "replay": replay}, self.modules(), final=final)
+        self.replay_id = None if replay is None else replay["id"]
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -251,7 +264,36 @@ class TD3:
         self.vector_steps = int(state["algo_counters"]["vector_steps"])
         set_rng_state(state["rng"], self.run.np_rng, self.device)
         self.buffer.rng.bit_generator.state = state["rng"]["buffer"]
-        replay = self.run.ckpt_dir / "replay.npz"
-        if self.cfg.save_replay_buffer and replay.is_file():
-            with np.load(replay) as data:
-                self.buffer.load_state_dict(dict(data))
+        self._restore_replay(state.get("replay"))
+
+    def _restore_replay(self, expected: dict[str, Any] | None) -> None:
+        """Reload the replay buffer that belongs to the checkpoint; without it, pause updates until
+        fresh transitions fill it, instead of sampling full batches from a handful of rows."""
+        path = self.run.ckpt_dir / REPLAY_FILE
+        if not self.cfg.save_replay_buffer:
+            problem = "save_replay_buffer is false"
+        elif expected is None:
+            problem = "the checkpoint was written without one (save_replay_buffer was false)"
+        elif not path.is_file():
+            problem = f"{path} is missing"
+        else:
+            with np.load(path) as data:
+                found = str(data["checkpoint_id"]) if "checkpoint_id" in data.files else None
+                if found != expected["id"]:
+                    problem = (f"{path} belongs to another checkpoint than last.pt (the run was stopped between "
+                               "writing the two)")
+                else:
+                    dropped = self.buffer.load_state_dict(dict(data))
+                    self.replay_id = found
+                    problem = None
+            if problem is None:
+                if dropped:
+                    warnings.warn(f"Resuming TD3 with buffer_size {self.cfg.buffer_size}, smaller than the "
+                                  f"{dropped + len(self.buffer)} saved transitions: the oldest {dropped} are dropped.",
+                                  RunWarning, stacklevel=4)
+                return
+        refill = max(self.cfg.learning_starts, self.cfg.batch_size)
+        self.train_from = max(self.train_from, self.run.global_step + refill)
+        warnings.warn(f"Resuming TD3 at step {self.run.global_step} without its replay buffer: {problem}. The "
+                      f"buffer starts empty, so updates pause until {refill} new transitions (max of "
+                      "learning_starts and batch_size) are collected by the resumed policy.", RunWarning, stacklevel=4)
