@@ -43,6 +43,36 @@ def native_bf16() -> bool:
     return bool(amx or avx)
 
 
+def check_device(device: str) -> torch.device:
+    """`device` as a torch.device, or a ConfigError if this torch cannot use it here.
+
+    validate_config only checks the spelling; whether CUDA or MPS works depends on the
+    torch build and the machine, so it is checked when a run starts, before any env is built,
+    rather than failing at the first `.to(device)` with torch's own message."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"Config field 'device' = {device!r} is not a torch device ({exc}). "
+                          "Use cpu, cuda, cuda:N or mps.") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = ("this torch is a CPU-only build" if torch.version.cuda is None
+                   else "no CUDA GPU is visible (driver, CUDA_VISIBLE_DEVICES?)")
+            raise ConfigError(f"Config field 'device' = {device!r} cannot be used: {why} "
+                              "(torch.cuda.is_available() is False). Use device=cpu, or run on a machine "
+                              "with an NVIDIA GPU and a CUDA build of torch.")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"Config field 'device' = {device!r} cannot be used: this machine has {count} "
+                              f"CUDA device(s), numbered 0 to {count - 1}.")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"Config field 'device' = {device!r} cannot be used: torch.backends.mps.is_available() "
+                          "is False (MPS needs Apple silicon and macOS 12.3 or later). Use device=cpu.")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"Config field 'device' = {device!r} is not supported: use cpu, cuda, cuda:N or mps.")
+    return dev
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """The precision a run will really use: "fp32" or "bf16"."""
     if precision not in PRECISIONS:  # validate_config reports this to users

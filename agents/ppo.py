@@ -148,7 +148,8 @@ class PPO:
         n_minibatches = 0
         epochs_done = 0
         for _ in range(cfg.epochs if n else 0):  # a rollout of autoreset calls only holds nothing to learn
-            perm = torch.randperm(n).to(self.device)  # CPU generator: the same permutations on every device
+            # The CPU generator (saved in checkpoints on every device): the same permutations everywhere.
+            perm = torch.randperm(n, device="cpu").to(self.device)
             epoch_kl = torch.zeros((), device=self.device)
             epoch_mb = 0
             for start in range(0, n, cfg.minibatch_size):

@@ -26,7 +26,7 @@ import yaml
 from gymnasium.vector import AsyncVectorEnv
 
 from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
-from agents.compute import FlushDenormals
+from agents.compute import FlushDenormals, check_device
 from agents.config import CommonConfig, validate_config
 from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
 from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError
@@ -82,6 +82,7 @@ class Run:
         label: str | None = None,
     ) -> None:
         validate_config(config)
+        self.device = check_device(config.device)  # before any file is written or env built
         self.algo, self.env_spec, self.config, self.seed, self.quiet = algo, env, config, int(seed), quiet
         self.progress = "none" if quiet else (progress or "bar")
         self.label = label
@@ -99,7 +100,6 @@ class Run:
                               "Pass resume=True (CLI: --resume) to continue it, or choose another run directory.")
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
-        self.device = torch.device(config.device)
         # Entered by the algorithms around their updates only (see agents.compute).
         self.flush_denormals = FlushDenormals()
         self.np_rng = np.random.default_rng(seed)
