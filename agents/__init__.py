@@ -21,7 +21,7 @@ from agents.config import (
     validate_config,
 )
 from agents.envs import make_env_fn
-from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError
+from agents.errors import CheckpointError, ConfigError, EnvFailedError, RunWarning, TrainingDivergedError
 
 __all__ = [
     "CheckpointError",
@@ -30,6 +30,7 @@ __all__ = [
     "EnvFailedError",
     "PPOConfig",
     "Policy",
+    "RunWarning",
     "TD3Config",
     "TrainResult",
     "TrainingDivergedError",
