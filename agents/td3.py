@@ -81,8 +81,6 @@ class TD3:
         self._stat_counts = [0, 0]
         self.train_from = cfg.learning_starts
         """Updates start at this global step: learning_starts, or later after a resume without replay."""
-        self.replay_id: str | None = None
-        """The id of checkpoints/replay.npz that the last written last.pt belongs to."""
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
         run.set_policy(self.actor, self.obs_norm)
@@ -231,10 +229,10 @@ class TD3:
         replay = None
         if self.cfg.save_replay_buffer:
             rid = uuid.uuid4().hex
-            save_arrays_atomic(self.run.ckpt_dir / REPLAY_FILE, {**self.buffer.state_dict(), "checkpoint_id": np.array(rid)})
+            arrays = {**self.buffer.state_dict(), "checkpoint_id": np.array(rid)}
+            save_arrays_atomic(self.run.ckpt_dir / REPLAY_FILE, arrays)
             replay = {"id": rid, "size": len(self.buffer)}
         self.run.save({**self.state_dict(), "replay": replay}, self.modules(), final=final)
-        self.replay_id = None if replay is None else replay["id"]
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -269,31 +267,32 @@ class TD3:
     def _restore_replay(self, expected: dict[str, Any] | None) -> None:
         """Reload the replay buffer that belongs to the checkpoint; without it, pause updates until
         fresh transitions fill it, instead of sampling full batches from a handful of rows."""
-        path = self.run.ckpt_dir / REPLAY_FILE
-        if not self.cfg.save_replay_buffer:
-            problem = "save_replay_buffer is false"
-        elif expected is None:
-            problem = "the checkpoint was written without one (save_replay_buffer was false)"
-        elif not path.is_file():
-            problem = f"{path} is missing"
-        else:
-            with np.load(path) as data:
-                found = str(data["checkpoint_id"]) if "checkpoint_id" in data.files else None
-                if found != expected["id"]:
-                    problem = (f"{path} belongs to another checkpoint than last.pt (the run was stopped between "
-                               "writing the two)")
-                else:
-                    dropped = self.buffer.load_state_dict(dict(data))
-                    self.replay_id = found
-                    problem = None
-            if problem is None:
-                if dropped:
-                    warnings.warn(f"Resuming TD3 with buffer_size {self.cfg.buffer_size}, smaller than the "
-                                  f"{dropped + len(self.buffer)} saved transitions: the oldest {dropped} are dropped.",
-                                  RunWarning, stacklevel=4)
-                return
+        problem = self._load_replay(expected)
+        if problem is None:
+            return
         refill = max(self.cfg.learning_starts, self.cfg.batch_size)
         self.train_from = max(self.train_from, self.run.global_step + refill)
         warnings.warn(f"Resuming TD3 at step {self.run.global_step} without its replay buffer: {problem}. The "
                       f"buffer starts empty, so updates pause until {refill} new transitions (max of "
-                      "learning_starts and batch_size) are collected by the resumed policy.", RunWarning, stacklevel=4)
+                      "learning_starts and batch_size) are collected by the resumed policy.", RunWarning, stacklevel=5)
+
+    def _load_replay(self, expected: dict[str, Any] | None) -> str | None:
+        """Load replay.npz if it is the one last.pt names (`expected`); else say why not."""
+        path = self.run.ckpt_dir / REPLAY_FILE
+        if not self.cfg.save_replay_buffer:
+            return "save_replay_buffer is false"
+        if expected is None:
+            return "the checkpoint was written without one (save_replay_buffer was false)"
+        if not path.is_file():
+            return f"{path} is missing"
+        with np.load(path) as data:
+            found = str(data["checkpoint_id"]) if "checkpoint_id" in data.files else None
+            if found != expected["id"]:
+                return (f"{path} belongs to another checkpoint than last.pt (e.g. the run was stopped between "
+                        "writing the two), so it is not used")
+            dropped = self.buffer.load_state_dict(dict(data))
+        if dropped:
+            warnings.warn(f"Resuming TD3 with buffer_size {self.cfg.buffer_size}, smaller than the "
+                          f"{dropped + len(self.buffer)} saved transitions: the oldest {dropped} are dropped.",
+                          RunWarning, stacklevel=5)
+        return None
