@@ -21,14 +21,16 @@ from agents.config import (
     validate_config,
 )
 from agents.envs import make_env_fn
-from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
+from agents.errors import CheckpointError, ConfigError, EnvFailedError, RunWarning, TrainingDivergedError
 
 __all__ = [
     "CheckpointError",
     "CommonConfig",
     "ConfigError",
+    "EnvFailedError",
     "PPOConfig",
     "Policy",
+    "RunWarning",
     "TD3Config",
     "TrainResult",
     "TrainingDivergedError",

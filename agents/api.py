@@ -13,10 +13,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.checkpoint import load_checkpoint
+from agents.checkpoint import decode_space, load_checkpoint
 from agents.compute import compute_settings
 from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict, validate_config
-from agents.envs import EnvSpec, make_env_fn, resolve_env_string
+from agents.envs import EnvSpec, checkpoint_env, make_env_fn, resolve_env_string
 from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
 from agents.logger import PROGRESS_MODES
 from agents.networks import obs_to_tensor
@@ -84,6 +84,9 @@ def train(
         CheckpointError: resume without a usable checkpoint.
         TrainingDivergedError: NaN/inf in a loss or parameter. status.json then says
             "failed" and checkpoints/last.pt is the last good one.
+        EnvFailedError: the env raised in reset/step (its message kept, e.g. the reward
+            term and step an envkit scene names) or returned a non-finite reward; the run
+            is failed the same way, and the original exception is the __cause__.
     """
     algo = str(algo).lower()
     cls = config_class(algo)
@@ -93,9 +96,7 @@ def train(
         last = Path(run_dir) / "checkpoints" / "last.pt"
         if not last.is_file():
             raise CheckpointError(f"Cannot resume: {last} does not exist. Start a new run instead.")
-        saved = load_checkpoint(last)
-        if saved["algo"] != algo:
-            raise CheckpointError(f"Cannot resume {last} with algo {algo!r}: it was trained with {saved['algo']!r}.")
+        saved = load_checkpoint(last, resume_algo=algo)
         base = config_from_dict(algo, saved["config"])
         overrides = dataclasses.asdict(config) if isinstance(config, CommonConfig) else dict(config or {})
         cfg = apply_overrides(base, {k: v for k, v in overrides.items() if k == "total_timesteps"}
@@ -141,12 +142,16 @@ class Policy:
     """A trained policy for inference: normalises observations and returns env-scaled actions."""
 
     def __init__(self, checkpoint: dict[str, Any]) -> None:
+        self.path = str(checkpoint.get("path"))
         self.algo = checkpoint["algo"]
+        if self.algo not in ("ppo", "td3"):
+            raise CheckpointError(f"Checkpoint {self.path} is for algo {self.algo!r}; this code knows ppo and td3.")
         self.config = config_from_dict(self.algo, checkpoint["config"])
-        self.env = checkpoint["env"]
+        self.env: str = str(checkpoint["env"])
+        """The env the policy was trained on, as recorded (never imported from here: see `evaluate`)."""
         self.seed = int(checkpoint.get("seed", 0))
-        self.observation_space: gym.Space = checkpoint["observation_space"]
-        self.action_space: gym.spaces.Box = checkpoint["action_space"]
+        self.observation_space: gym.Space = decode_space(checkpoint["observation_space"], self.path)
+        self.action_space: gym.spaces.Box = decode_space(checkpoint["action_space"], self.path)  # type: ignore[assignment]
         self.layout = obs_layout(self.observation_space)
         self.scaler = ActionScaler(self.action_space)
         act_dim = int(self.action_space.shape[0])
@@ -192,13 +197,18 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run the deterministic policy for `episodes` episodes (seeds seed, seed+1, ...).
 
-    `env` defaults to the one the checkpoint was trained on. With `video` (.mp4 or
+    `env` defaults to the one the checkpoint was trained on, unless that is a Python
+    `module:attr` reference: importing it would run code named by a file, so it must then
+    be passed here explicitly (a string is resolved as `module:attr`). With `video` (.mp4 or
     .gif) frames are rendered (render_mode="rgb_array") and written with imageio.
     Returns episodes, mean_return, std_return, success_rate (NaN if the env reports
     no is_success), mean_length and the list of returns.
     """
     policy = checkpoint if isinstance(checkpoint, Policy) else load_policy(checkpoint)
-    spec = env if env is not None else resolve_env_string(policy.env)
+    if env is None:
+        spec = checkpoint_env(policy.env, policy.path)
+    else:
+        spec = resolve_env_string(os.fspath(env)) if isinstance(env, (str, os.PathLike)) else env
     if episodes < 1:
         raise ConfigError(f"episodes must be >= 1, got {episodes}.")
     if video is not None and Path(video).suffix.lower() not in (".mp4", ".gif"):

@@ -217,14 +217,28 @@ class ReplayBuffer:
                    meta=np.array([self.pos, self.size], np.int64))
         return out
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> int:
+        """Restore a saved buffer into this one, whatever its capacity; returns how many of the
+        oldest transitions did not fit (0 unless this buffer is smaller).
+
+        The saved rows are put back oldest first from row 0. Copying them to the same rows
+        would break when the capacity changed: a wrapped buffer (pos < size) resumed with a
+        larger capacity would grow `size` over rows that were never written (sampled as zeros)
+        while overwriting its newest transitions."""
         pos, size = (int(x) for x in state["meta"])
-        if size > self.capacity:
-            raise ValueError(f"saved replay buffer holds {size} transitions, more than capacity {self.capacity}")
-        for k in self.layout.keys:
-            self.obs[k][:size] = state[f"obs/{k}"]
-            self.next_obs[k][:size] = state[f"next_obs/{k}"]
-        self.actions[:size] = state["actions"]
-        self.rewards[:size] = state["rewards"]
-        self.terminated[:size] = state["terminated"]
-        self.pos, self.size = pos % self.capacity, size
+        dropped = max(size - self.capacity, 0)
+        start = pos % size if size else 0
+        write, skip = 0, dropped
+        for lo, hi in ((start, size), (0, start)):  # oldest first; slices, not a copy of a GB-sized array
+            cut = min(skip, hi - lo)  # the oldest rows that do not fit
+            lo, skip = lo + cut, skip - cut
+            rows, dst = slice(lo, hi), slice(write, write + hi - lo)
+            for k in self.layout.keys:
+                self.obs[k][dst] = state[f"obs/{k}"][rows]
+                self.next_obs[k][dst] = state[f"next_obs/{k}"][rows]
+            self.actions[dst] = state["actions"][rows]
+            self.rewards[dst] = state["rewards"][rows]
+            self.terminated[dst] = state["terminated"][rows]
+            write += hi - lo
+        self.pos, self.size = write % self.capacity, write
+        return dropped

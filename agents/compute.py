@@ -6,11 +6,15 @@ them back afterwards, so `agents.train` in a notebook or a test does not change
 the numerics of whatever the caller runs next.
 
 Why each setting:
-- Denormals are flushed to zero. Adam's second-moment estimate of a weight whose
-  gradient is (nearly) always zero, e.g. into a dead ReLU unit, decays through the
-  denormal range for tens of thousands of steps, and x86 arithmetic on denormals is
-  ~100x slower: measured here, fused Adam on TD3's critics took 0.83 ms per step
-  with denormals and 0.11 ms without. Flushing changes values below 1e-38 only.
+- Denormals are flushed to zero inside the updates only (`FlushDenormals`). Adam's
+  second-moment estimate of a weight whose gradient is (nearly) always zero, e.g.
+  into a dead ReLU unit, decays through the denormal range for tens of thousands of
+  steps, and x86 arithmetic on denormals is ~100x slower: measured here, fused Adam
+  on TD3's critics took 0.83 ms per step with denormals and 0.11 ms without.
+  Flushing changes values below 1e-38 only, but it is a CPU flag of the thread that
+  numpy and the physics share, and forked env workers inherit it: so it is switched
+  on around the updates and back to what it was (torch has no getter: it is
+  measured once) after each, never while an env steps or a worker is forked.
 - `matmul_precision="bf16"` lets oneDNN run fp32 matrix multiplies and
   convolutions with bfloat16 inputs and fp32 accumulation (weights, gradients and
   optimiser state stay fp32). On CPUs with AMX or AVX512-BF16 a 256x256 layer at
@@ -39,6 +43,36 @@ def native_bf16() -> bool:
     return bool(amx or avx)
 
 
+def check_device(device: str) -> torch.device:
+    """`device` as a torch.device, or a ConfigError if this torch cannot use it here.
+
+    validate_config only checks the spelling; whether CUDA or MPS works depends on the
+    torch build and the machine, so it is checked when a run starts, before any env is built,
+    rather than failing at the first `.to(device)` with torch's own message."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"Config field 'device' = {device!r} is not a torch device ({exc}). "
+                          "Use cpu, cuda, cuda:N or mps.") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = ("this torch is a CPU-only build" if torch.version.cuda is None
+                   else "no CUDA GPU is visible (driver, CUDA_VISIBLE_DEVICES?)")
+            raise ConfigError(f"Config field 'device' = {device!r} cannot be used: {why} "
+                              "(torch.cuda.is_available() is False). Use device=cpu, or run on a machine "
+                              "with an NVIDIA GPU and a CUDA build of torch.")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"Config field 'device' = {device!r} cannot be used: this machine has {count} "
+                              f"CUDA device(s), numbered 0 to {count - 1}.")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"Config field 'device' = {device!r} cannot be used: torch.backends.mps.is_available() "
+                          "is False (MPS needs Apple silicon and macOS 12.3 or later). Use device=cpu.")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"Config field 'device' = {device!r} is not supported: use cpu, cuda, cuda:N or mps.")
+    return dev
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """The precision a run will really use: "fp32" or "bf16"."""
     if precision not in PRECISIONS:  # validate_config reports this to users
@@ -58,16 +92,39 @@ def resolve_precision(precision: str, device: str) -> str:
 
 @contextlib.contextmanager
 def compute_settings(threads: int, precision: str, device: str = "cpu") -> Iterator[str]:
-    """Apply a run's thread count, denormal flushing and matmul precision; yield the precision used."""
+    """Apply a run's thread count and matmul precision; yield the precision used.
+
+    Denormal flushing is not set here but around each update (`FlushDenormals`)."""
     used = resolve_precision(precision, device)
     mkl = torch.backends.mkldnn
     saved = (torch.get_num_threads(), mkl.matmul.fp32_precision, mkl.conv.fp32_precision)
     torch.set_num_threads(threads)
-    torch.set_flush_denormal(True)
     mkl.matmul.fp32_precision = mkl.conv.fp32_precision = "bf16" if used == "bf16" else "ieee"
     try:
         yield used
     finally:
         torch.set_num_threads(saved[0])
-        torch.set_flush_denormal(False)  # torch's default; it has no getter to save
         mkl.matmul.fp32_precision, mkl.conv.fp32_precision = saved[1], saved[2]
+
+
+def denormals_flushed() -> bool:
+    """Whether this thread flushes denormals now: torch can set the flag but not read it, so a
+    denormal is multiplied and checked (flushing zeroes the input, the result, or both)."""
+    tiny = torch.tensor(1e-310, dtype=torch.float64)
+    return bool((tiny * 1.0).item() == 0.0)
+
+
+class FlushDenormals:
+    """`with scope:` flushes denormals to zero; leaving restores the state found at construction.
+
+    A class rather than a generator context manager: TD3 enters it once per env step, and the
+    two `set_flush_denormal` calls cost well under a microsecond."""
+
+    def __init__(self) -> None:
+        self.outside = denormals_flushed()
+
+    def __enter__(self) -> None:
+        torch.set_flush_denormal(True)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_flush_denormal(self.outside)

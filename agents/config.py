@@ -113,7 +113,7 @@ class PPOConfig(CommonConfig):
     """Transitions per rollout batch, summed over `n_envs` (the knob Task B varied from
     5k to 200k). Each env contributes batch_size / n_envs steps per rollout."""
     minibatch_size: int = 64
-    """Transitions per gradient step."""
+    """Transitions per gradient step (at least 2: advantages are normalised per minibatch)."""
     epochs: int = 10
     """Passes over each rollout batch."""
     learning_rate: float = 3e-4
@@ -406,8 +406,9 @@ def validate_config(config: CommonConfig) -> None:
         _check(c.batch_size >= c.n_envs, "batch_size", c.batch_size, f">= n_envs ({c.n_envs})")
         _check(c.batch_size % c.n_envs == 0, "batch_size", c.batch_size,
                f"a multiple of n_envs ({c.n_envs}), since each env contributes batch_size / n_envs steps")
-        _check(1 <= c.minibatch_size <= c.batch_size, "minibatch_size", c.minibatch_size,
-               f"between 1 and batch_size ({c.batch_size})")
+        _check(2 <= c.minibatch_size <= c.batch_size, "minibatch_size", c.minibatch_size,
+               f">= 2 (advantages are normalised per minibatch, which needs two samples) and <= batch_size "
+               f"({c.batch_size})")
         _check(c.epochs >= 1, "epochs", c.epochs, ">= 1")
         _check(c.learning_rate > 0, "learning_rate", c.learning_rate, "> 0")
         _check(0.0 < c.gamma <= 1.0, "gamma", c.gamma, "in (0, 1]")

@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
+from agents.errors import CheckpointError
 from envkit.errors import ConfigError
 
 EnvSpec = str | os.PathLike | Callable[..., gym.Env]
@@ -116,9 +117,33 @@ def describe_env(spec: EnvSpec) -> str:
     return f"{mod}:{name}" if mod else str(name)
 
 
+def is_module_reference(spec: str) -> bool:
+    """`module:attr` (or gymnasium's `module:Env-v0`): using it imports `module`, i.e. runs its code."""
+    return ":" in spec and not is_envkit_spec(spec) and "/" not in spec.split(":", 1)[0]
+
+
+def checkpoint_env(spec: str, checkpoint: str) -> EnvSpec:
+    """The env recorded in a checkpoint, if using it runs no code the user did not name.
+
+    A registered id or a scene file is looked up; a `module:attr` reference would import that
+    module, which a downloaded checkpoint must not be able to make happen on its own, so it
+    is refused unless the user passes the env explicitly.
+    """
+    if is_module_reference(spec):
+        raise CheckpointError(
+            f"Checkpoint {checkpoint} was trained on env {spec!r}, a Python module reference; using it "
+            "would import that module and run its code, which a checkpoint file may not decide on its own. "
+            f"If you trust it, pass the env explicitly: `envkit eval {checkpoint} --env {spec}` or "
+            f"`agents.evaluate(..., env={spec!r})` (or env=<the env class or factory>)."
+        )
+    return spec
+
+
 def resolve_env_string(spec: str) -> EnvSpec:
-    """Inverse of `describe_env` for strings saved in checkpoints: `module:attr` -> the callable."""
-    if ":" in spec and not is_envkit_spec(spec) and "/" not in spec.split(":", 1)[0]:
+    """A `module:attr` string the user gave -> the callable it names (other strings are returned as they are).
+
+    Never call it on a string read from a file (see `checkpoint_env`): it imports the module."""
+    if is_module_reference(spec):
         mod, _, attr = spec.partition(":")
         try:
             obj: Any = importlib.import_module(mod)

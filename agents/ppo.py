@@ -144,20 +144,21 @@ class PPO:
         self.critic.train()
         b = self.buffer.flat_valid()
         n = b.actions.shape[0]
-        sums = torch.zeros(5)  # pg, value, entropy, approx_kl, clip_frac
+        sums = torch.zeros(5, device=self.device)  # pg, value, entropy, approx_kl, clip_frac
         n_minibatches = 0
         epochs_done = 0
-        for _ in range(cfg.epochs):
-            perm = torch.randperm(n)
-            epoch_kl = torch.zeros(())
+        for _ in range(cfg.epochs if n else 0):  # a rollout of autoreset calls only holds nothing to learn
+            # The CPU generator (saved in checkpoints on every device): the same permutations everywhere.
+            perm = torch.randperm(n, device="cpu").to(self.device)
+            epoch_kl = torch.zeros((), device=self.device)
             epoch_mb = 0
             for start in range(0, n, cfg.minibatch_size):
                 idx = perm[start:start + cfg.minibatch_size]
                 if idx.numel() < 2 and n >= 2:
-                    continue  # a 1-sample minibatch has no advantage std
+                    continue  # a trailing 1-sample minibatch would have no advantage std
                 obs = {k: v[idx] for k, v in b.obs.items()}
                 adv = b.advantages[idx]
-                if cfg.normalize_advantages:
+                if cfg.normalize_advantages and idx.numel() >= 2:  # one transition: no std (SB3's rule)
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
 
                 mean = self.actor(obs)
@@ -187,15 +188,16 @@ class PPO:
             if cfg.target_kl is not None and epoch_mb and float(epoch_kl) / epoch_mb > cfg.target_kl:
                 break
         self.updates += 1
-        means = (sums / max(n_minibatches, 1)).tolist()
+        means = (sums / n_minibatches).tolist() if n_minibatches else [float("nan")] * 5  # NaN: nothing trained
         stats = {
             "policy_loss": means[0], "value_loss": means[1], "entropy": means[2],
             "approx_kl": means[3], "clip_fraction": means[4],
         }
-        for k in ("policy_loss", "value_loss"):
-            assert_finite(k, stats[k], self.run.global_step)
-        ret, val = b.returns.numpy(), b.values.numpy()
-        var_ret = float(np.var(ret))
+        if n_minibatches:
+            for k in ("policy_loss", "value_loss"):
+                assert_finite(k, stats[k], self.run.global_step)
+        ret, val = b.returns.cpu().numpy(), b.values.cpu().numpy()
+        var_ret = float(np.var(ret)) if n else 0.0
         stats.update(
             explained_variance=float("nan") if var_ret == 0 else 1.0 - float(np.var(ret - val)) / var_ret,
             std=float(torch.exp(self.actor.log_std.detach()).mean()),
@@ -219,7 +221,8 @@ class PPO:
         n_rollouts = -(-cfg.total_timesteps // cfg.batch_size)
         while self.updates < n_rollouts:
             obs_n = self.collect(obs_n)
-            stats = self.update()
+            with run.flush_denormals:
+                stats = self.update()
             if run.global_step >= run.next_log or self.updates == n_rollouts:
                 run.next_log = run._next_multiple(cfg.log_every)
                 run.logger.train_stats(run.global_step, stats)
@@ -241,7 +244,7 @@ class PPO:
             "obs_normalizer": self.obs_norm.state_dict(),
             "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
             "algo_counters": {"updates": self.updates},
-            "rng": rng_state(self.run.np_rng),
+            "rng": rng_state(self.run.np_rng, self.device),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -258,4 +261,4 @@ class PPO:
         if self.reward_scaler is not None and state.get("reward_scaler"):
             self.reward_scaler.load_state_dict(state["reward_scaler"])
         self.updates = int(state["algo_counters"]["updates"])
-        set_rng_state(state["rng"], self.run.np_rng)
+        set_rng_state(state["rng"], self.run.np_rng, self.device)

@@ -13,7 +13,9 @@ import os
 import re
 import time
 import traceback
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,14 @@ import torch
 import yaml
 from gymnasium.vector import AsyncVectorEnv
 
-from agents.checkpoint import load_checkpoint, save_checkpoint
+from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
+from agents.compute import FlushDenormals, check_device
 from agents.config import CommonConfig, validate_config
 from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
-from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
+from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError
 from agents.logger import RunLogger
 from agents.spaces import ActionScaler, as_dict, check_action_space, obs_layout
+from envkit.errors import EnvkitError
 
 EVAL_SEED_OFFSET = 1_000_003
 
@@ -78,6 +82,7 @@ class Run:
         label: str | None = None,
     ) -> None:
         validate_config(config)
+        self.device = check_device(config.device)  # before any file is written or env built
         self.algo, self.env_spec, self.config, self.seed, self.quiet = algo, env, config, int(seed), quiet
         self.progress = "none" if quiet else (progress or "bar")
         self.label = label
@@ -89,16 +94,14 @@ class Run:
             if not last.is_file():
                 raise CheckpointError(f"Cannot resume: {last} does not exist (no checkpoint was written in "
                                       f"{self.run_dir}). Start a new run instead.")
-            self.checkpoint = load_checkpoint(last)
-            if self.checkpoint["algo"] != algo:
-                raise CheckpointError(f"Cannot resume {last} with algo {algo!r}: it was trained with "
-                                      f"{self.checkpoint['algo']!r}.")
+            self.checkpoint = load_checkpoint(last, resume_algo=algo)
         elif (self.run_dir / "status.json").exists():
             raise ConfigError(f"Run directory {self.run_dir} already holds a run (status.json exists). "
                               "Pass resume=True (CLI: --resume) to continue it, or choose another run directory.")
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
-        self.device = torch.device(config.device)
+        # Entered by the algorithms around their updates only (see agents.compute).
+        self.flush_denormals = FlushDenormals()
         self.np_rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
 
@@ -112,6 +115,9 @@ class Run:
 
         counters = self.checkpoint["counters"] if self.checkpoint else {}
         self.global_step: int = int(counters.get("global_step", 0))
+        # Step of checkpoints/last.pt, for failure messages (None: not written yet).
+        self.saved_step: int | None = self.global_step if self.checkpoint else None
+        self._worker_traces: list[str] = []
         best = counters.get("best_eval")
         self.best_eval: tuple[float, float] | None = tuple(best) if best is not None else None
         # The algorithm's policy (set_policy): what best.pt holds.
@@ -164,7 +170,11 @@ class Run:
     # ---------------------------------------------------------------- env steps
     def reset_envs(self) -> dict[str, np.ndarray]:
         seed = self.seed if self.checkpoint is None else self.seed + 7919 * (self.episode_count + 1)
-        obs, _ = self.envs.reset(seed=seed)
+        try:
+            with self._async_worker_traces():
+                obs, _ = self.envs.reset(seed=seed)
+        except Exception as exc:  # noqa: BLE001 - whatever the env raises ends the run the same way
+            raise self.env_failure(exc, "env.reset") from exc
         self.envs.action_space.seed(seed)
         self.prev_done[:] = False
         return as_dict(obs, self.layout)
@@ -175,8 +185,13 @@ class Run:
         `valid[i]` is False for the NEXT_STEP autoreset call of sub-env i (the call
         after its episode ended): that call ignored the action and is no transition.
         """
-        return self.step_wait() if self.step_async(policy_actions) else self._account(
-            *self.envs.step(self.action_scaler.to_env(policy_actions)))
+        if self.step_async(policy_actions):
+            return self.step_wait()
+        try:
+            out = self.envs.step(self.action_scaler.to_env(policy_actions))
+        except Exception as exc:  # noqa: BLE001 - whatever the env raises ends the run the same way
+            raise self.env_failure(exc, "env.step") from exc
+        return self._account(*out)
 
     def step_async(self, policy_actions: np.ndarray) -> bool:
         """Start a step in the env subprocesses and return True; False (nothing sent) for sync envs."""
@@ -186,12 +201,56 @@ class Run:
         return True
 
     def step_wait(self):
-        return self._account(*self.envs.step_wait())
+        try:
+            with self._async_worker_traces():
+                out = self.envs.step_wait()
+        except Exception as exc:  # noqa: BLE001 - whatever the env raises ends the run the same way
+            raise self.env_failure(exc, "env.step") from exc
+        return self._account(*out)
+
+    @contextmanager
+    def _async_worker_traces(self) -> Iterator[None]:
+        """gymnasium reports a failed async worker by printing its traceback as warnings before it
+        re-raises the error here; keep those traces for status.json instead of the terminal (the
+        user gets one paragraph). Sync envs raise directly and skip this (~5 us per step)."""
+        if not isinstance(self.envs, AsyncVectorEnv):
+            yield
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                for w in caught:
+                    if "ERROR:" in str(w.message):
+                        self._worker_traces.append(re.sub(r"\x1b\[[0-9;]*m", "", str(w.message)))
+                    else:
+                        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    def env_failure(self, exc: BaseException, where: str) -> EnvFailedError:
+        """One paragraph for an exception from the env: its message (an envkit scene's names the
+        reward term and the step), where, and what happened to the run."""
+        text = " ".join(str(exc).split())
+        what = text if isinstance(exc, EnvkitError) else f"{type(exc).__name__}: {text}"
+        return EnvFailedError(f"Training stopped at step {self.global_step}: the environment failed in {where}: "
+                              f"{what.rstrip('.')}. {self._kept()}")
+
+    def _kept(self) -> str:
+        """What a failed run leaves behind and how to go on, for failure messages."""
+        if self.saved_step is None:
+            kept = "no checkpoint had been written yet"
+        else:
+            kept = f"its last checkpoint, {self.ckpt_dir / 'last.pt'} (step {self.saved_step}), is kept"
+        return (f"The run is marked failed in {self.run_dir / 'status.json'} and {kept}. Fix the environment "
+                "(for a scene, `envkit probe SCENE` reproduces a term's error without training), then start a "
+                "new run or continue this one with --resume (agents.train(..., resume=True)).")
 
     def _account(self, obs, reward, terminated, truncated, info):
         valid = ~self.prev_done
         done = terminated | truncated
         reward = np.asarray(reward, np.float64)
+        if not np.isfinite(reward).all():
+            self._non_finite_reward(reward, valid)
         self.ep_return += np.where(valid, reward, 0.0)
         self.ep_length += valid
         self.global_step += int(valid.sum())
@@ -200,6 +259,15 @@ class Run:
                 self._end_episode(i, info)
         self.prev_done = done
         return as_dict(obs, self.layout), reward, terminated, truncated, valid, info
+
+    def _non_finite_reward(self, reward: np.ndarray, valid: np.ndarray) -> None:
+        """Stop at the step that produced it: training on it would only fail later as a NaN loss."""
+        i = int(np.flatnonzero(~np.isfinite(reward))[0])
+        step = self.global_step + int(valid[: i + 1].sum())
+        raise EnvFailedError(
+            f"Training stopped at step {step}: the environment returned a non-finite reward ({reward[i]}) "
+            f"from env.step (sub-env {i}), which would turn the losses into NaN. {self._kept()}"
+        )
 
     def _end_episode(self, i: int, info: dict[str, Any]) -> None:
         self.episode_count += 1
@@ -220,8 +288,13 @@ class Run:
         self.next_eval = self._next_multiple(self.config.eval_every)
         if self.eval_env is None:
             self.eval_env = self.env_fn()
-        result = run_episodes(self.eval_env, act, self.layout, self.action_scaler, self.config.eval_episodes,
-                              seed=self.seed + EVAL_SEED_OFFSET)
+        try:
+            result = run_episodes(self.eval_env, act, self.layout, self.action_scaler, self.config.eval_episodes,
+                                  seed=self.seed + EVAL_SEED_OFFSET)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the env raises ends the run the same way
+            raise self.env_failure(exc, "the evaluation env") from exc
         result.pop("returns", None)
         self.logger.evaluation(self.global_step, result)
         self.last_eval = result
@@ -256,18 +329,23 @@ class Run:
     def checkpoint_due(self) -> bool:
         return self.global_step >= self.next_ckpt
 
-    def save(self, payload: dict[str, Any], modules: dict[str, torch.nn.Module], final: bool = False) -> None:
-        """Save only finite parameters: a diverged model never overwrites the last good checkpoint."""
+    def check_params(self, modules: dict[str, torch.nn.Module]) -> None:
+        """Raise TrainingDivergedError if a parameter is not finite (before anything is written)."""
         bad = params_finite(modules)
         if bad is not None:
             raise TrainingDivergedError(
                 f"Training diverged: the parameters of {bad} are not finite at step {self.global_step}. "
                 "The run is marked failed and the last good checkpoint is kept."
             )
+
+    def save(self, payload: dict[str, Any], modules: dict[str, torch.nn.Module], final: bool = False) -> None:
+        """Save only finite parameters: a diverged model never overwrites the last good checkpoint."""
+        self.check_params(modules)
         self.next_ckpt = self._next_multiple(self.config.checkpoint_every)
         full = {**self._header(), **payload}
         self.logger.flush()
         save_checkpoint(self.ckpt_dir / "last.pt", full)
+        self.saved_step = self.global_step
         if final:
             save_checkpoint(self.ckpt_dir / "final.pt", full)
         self.logger.status("running" if not final else "completed", self.global_step)
@@ -279,8 +357,8 @@ class Run:
             "config": dataclasses.asdict(self.config),
             "env": describe_env(self.env_spec),
             "seed": self.seed,
-            "observation_space": self.envs.single_observation_space,
-            "action_space": self.action_space,
+            "observation_space": encode_space(self.envs.single_observation_space),
+            "action_space": encode_space(self.action_space),
             "counters": {"global_step": self.global_step, "episodes": self.episode_count,
                          "wall_time": self.logger.wall_time if self.logger else self._wall_offset,
                          "best_eval": list(self.best_eval) if self.best_eval is not None else None},
@@ -294,6 +372,10 @@ class Run:
             msg = "interrupted"
         elif isinstance(exc, TrainingDivergedError):
             msg = str(exc)
+        elif isinstance(exc, EnvFailedError):  # the paragraph, then the env's traceback for debugging
+            cause = exc.__cause__
+            trace = "".join(traceback.format_exception(cause)) if cause is not None else ""
+            msg = "\n".join([str(exc), *self._worker_traces, trace]).rstrip()
         else:
             msg = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         self.logger.status("failed", self.global_step, msg)

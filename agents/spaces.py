@@ -24,16 +24,28 @@ def is_image_space(space: gym.Space) -> bool:
 
 
 def image_chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """(C, H, W) of an image space: gymnasium images are (H, W, C); accept (C, H, W) too."""
-    if shape[-1] <= 4 and shape[0] > 4:
-        return (shape[2], shape[0], shape[1])
-    if shape[0] <= 4:
-        return (shape[0], shape[1], shape[2])
-    return (shape[2], shape[0], shape[1])
+    """(C, H, W) of an image space: gymnasium images are (H, W, C); accept (C, H, W) too.
+
+    The channel axis is the first or the last; which one is decided, in this order:
+    1. exactly one of them is <= 4 (one gray, RGB or RGBA frame): that one;
+    2. the middle axis (always spatial) equals exactly one of them (square frames): the other
+       one, so stacked frames (84, 84, 12) and (12, 84, 84), or envkit's small cameras with many
+       stacked frames (32, 32, 48), are read right although their channel count exceeds 4;
+    3. otherwise the smaller one (SB3's rule: there are fewer channels than pixels), and
+       channels last on a tie, gymnasium's convention.
+    """
+    first, middle, last = shape
+    return (first, middle, last) if not is_channels_last(shape) else (last, first, middle)
 
 
 def is_channels_last(shape: tuple[int, ...]) -> bool:
-    return image_chw(shape) != tuple(shape)
+    """The rule `image_chw` documents: True for (H, W, C)."""
+    first, middle, last = shape
+    if (first <= 4) != (last <= 4):
+        return last <= 4
+    if (middle == first) != (middle == last):
+        return middle == first
+    return not first < last
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ episode's final observation (gymnasium 1.x NEXT_STEP autoreset returns it from t
 step that ended the episode) and is bootstrapped like any other state. The
 autoreset call that follows is not a transition and is never stored.
 
-Speed: the critics are one `QEnsemble` (batched matmuls), targets are updated
-with one fused `_foreach_lerp_`, Adam is `LeanAdam` (the fused kernel without
+Speed: the critics are one `QEnsemble` (batched matmuls), target parameters are
+updated with one fused `_foreach_lerp_` (buffers, i.e. BatchNorm statistics, are copied), Adam is `LeanAdam` (the fused kernel without
 torch.optim's per-step overhead), the actor loss computes no critic weight
 gradients, train/eval mode is only switched when a layer depends on it, and
 losses are read back (`.item()`) only when logged.
@@ -19,6 +19,8 @@ losses are read back (`.item()`) only when logged.
 from __future__ import annotations
 
 import copy
+import uuid
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,14 +29,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.buffers import ReplayBatch, ReplayBuffer
-from agents.checkpoint import rng_state, set_rng_state
+from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
 from agents.config import TD3Config
-from agents.errors import CheckpointError
+from agents.errors import CheckpointError, RunWarning
 from agents.networks import DeterministicActor, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
 from agents.optim import make_adam
 from agents.runner import Run, assert_finite
 from agents.spaces import ObsLayout
+
+REPLAY_FILE = "replay.npz"
 
 
 def build_actor(layout: ObsLayout, act_dim: int, cfg: TD3Config) -> DeterministicActor:
@@ -65,12 +69,18 @@ class TD3:
         self._switch_modes = mode_matters(self.actor, self.critic)
         self._online = list(self.actor.parameters()) + list(self.critic.parameters())
         self._target = list(self.actor_target.parameters()) + list(self.critic_target.parameters())
+        # Buffers (BatchNorm running statistics) are copied, not lerped, as SB3 does: a lerp of
+        # num_batches_tracked is meaningless, and lerped statistics would lag the weights they belong to.
+        self._online_buffers = list(self.actor.buffers()) + list(self.critic.buffers())
+        self._target_buffers = list(self.actor_target.buffers()) + list(self.critic_target.buffers())
         self.obs_norm = ObsNormalizer(run.layout, cfg.normalize_obs, cfg.clip_obs)
         self.buffer = ReplayBuffer(run.layout, run.act_dim, cfg.buffer_size, seed=run.seed)
         self.critic_updates = 0
         self.vector_steps = 0
-        self._stat_sums = torch.zeros(3)  # critic loss, actor loss, mean Q
+        self._stat_sums = torch.zeros(3, device=self.device)  # critic loss, actor loss, mean Q
         self._stat_counts = [0, 0]
+        self.train_from = cfg.learning_starts
+        """Updates start at this global step: learning_starts, or later after a resume without replay."""
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
         run.set_policy(self.actor, self.obs_norm)
@@ -137,6 +147,8 @@ class TD3:
             self.actor_opt.step()
             with torch.no_grad():
                 torch._foreach_lerp_(self._target, self._online, cfg.tau)
+                if self._target_buffers:
+                    torch._foreach_copy_(self._target_buffers, self._online_buffers)
                 self._stat_sums[1] += actor_loss.detach()
             self._stat_counts[1] += 1
 
@@ -144,8 +156,9 @@ class TD3:
         if self._switch_modes:
             self.actor.train()
             self.critic.train()
-        for _ in range(self.cfg.gradient_steps):
-            self.update(self.sample())
+        with self.run.flush_denormals:
+            for _ in range(self.cfg.gradient_steps):
+                self.update(self.sample())
 
     def pop_stats(self) -> dict[str, float]:
         sums = self._stat_sums.tolist()
@@ -178,7 +191,7 @@ class TD3:
             actions = self.explore(obs)
             self.vector_steps += 1
             due = self.vector_steps % cfg.train_freq == 0
-            overlapped = (due and cfg.overlap_updates and run.global_step >= cfg.learning_starts
+            overlapped = (due and cfg.overlap_updates and run.global_step >= self.train_from
                           and len(self.buffer) > 0 and run.step_async(actions))
             if overlapped:
                 self.train_steps()  # while the env subprocesses step
@@ -189,7 +202,7 @@ class TD3:
             if self.obs_norm.enabled:
                 self.obs_norm.update({k: v[valid] for k, v in next_obs.items()})
             obs = next_obs
-            if due and not overlapped and run.global_step >= cfg.learning_starts:
+            if due and not overlapped and run.global_step >= self.train_from:
                 self.train_steps()
 
             run.logger.progress(run.global_step)
@@ -210,11 +223,16 @@ class TD3:
         return {"actor": self.actor, "critic": self.critic}
 
     def save(self, final: bool) -> None:
-        from agents.checkpoint import save_arrays_atomic
-
-        self.run.save(self.state_dict(), self.modules(), final=final)
+        """Write replay.npz (slow: up to GBs), then last.pt naming its id (fast). A run stopped
+        between the two leaves a pair whose ids differ, which a resume detects (`_restore_replay`)."""
+        self.run.check_params(self.modules())  # a diverged run writes nothing, replay included
+        replay = None
         if self.cfg.save_replay_buffer:
-            save_arrays_atomic(self.run.ckpt_dir / "replay.npz", self.buffer.state_dict())
+            rid = uuid.uuid4().hex
+            arrays = {**self.buffer.state_dict(), "checkpoint_id": np.array(rid)}
+            save_arrays_atomic(self.run.ckpt_dir / REPLAY_FILE, arrays)
+            replay = {"id": rid, "size": len(self.buffer)}
+        self.run.save({**self.state_dict(), "replay": replay}, self.modules(), final=final)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -225,7 +243,7 @@ class TD3:
             "optimizers": {"actor": self.actor_opt.state_dict(), "critic": self.critic_opt.state_dict()},
             "obs_normalizer": self.obs_norm.state_dict(),
             "algo_counters": {"critic_updates": self.critic_updates, "vector_steps": self.vector_steps},
-            "rng": {**rng_state(self.run.np_rng), "buffer": self.buffer.rng.bit_generator.state},
+            "rng": {**rng_state(self.run.np_rng, self.device), "buffer": self.buffer.rng.bit_generator.state},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -242,9 +260,39 @@ class TD3:
         self.obs_norm.load_state_dict(state["obs_normalizer"])
         self.critic_updates = int(state["algo_counters"]["critic_updates"])
         self.vector_steps = int(state["algo_counters"]["vector_steps"])
-        set_rng_state(state["rng"], self.run.np_rng)
+        set_rng_state(state["rng"], self.run.np_rng, self.device)
         self.buffer.rng.bit_generator.state = state["rng"]["buffer"]
-        replay = self.run.ckpt_dir / "replay.npz"
-        if self.cfg.save_replay_buffer and replay.is_file():
-            with np.load(replay) as data:
-                self.buffer.load_state_dict(dict(data))
+        self._restore_replay(state.get("replay"))
+
+    def _restore_replay(self, expected: dict[str, Any] | None) -> None:
+        """Reload the replay buffer that belongs to the checkpoint; without it, pause updates until
+        fresh transitions fill it, instead of sampling full batches from a handful of rows."""
+        problem = self._load_replay(expected)
+        if problem is None:
+            return
+        refill = max(self.cfg.learning_starts, self.cfg.batch_size)
+        self.train_from = max(self.train_from, self.run.global_step + refill)
+        warnings.warn(f"Resuming TD3 at step {self.run.global_step} without its replay buffer: {problem}. The "
+                      f"buffer starts empty, so updates pause until {refill} new transitions (max of "
+                      "learning_starts and batch_size) are collected by the resumed policy.", RunWarning, stacklevel=5)
+
+    def _load_replay(self, expected: dict[str, Any] | None) -> str | None:
+        """Load replay.npz if it is the one last.pt names (`expected`); else say why not."""
+        path = self.run.ckpt_dir / REPLAY_FILE
+        if not self.cfg.save_replay_buffer:
+            return "save_replay_buffer is false"
+        if expected is None:
+            return "the checkpoint was written without one (save_replay_buffer was false)"
+        if not path.is_file():
+            return f"{path} is missing"
+        with np.load(path) as data:
+            found = str(data["checkpoint_id"]) if "checkpoint_id" in data.files else None
+            if found != expected["id"]:
+                return (f"{path} belongs to another checkpoint than last.pt (e.g. the run was stopped between "
+                        "writing the two), so it is not used")
+            dropped = self.buffer.load_state_dict(dict(data))
+        if dropped:
+            warnings.warn(f"Resuming TD3 with buffer_size {self.cfg.buffer_size}, smaller than the "
+                          f"{dropped + len(self.buffer)} saved transitions: the oldest {dropped} are dropped.",
+                          RunWarning, stacklevel=5)
+        return None

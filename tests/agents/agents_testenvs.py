@@ -47,10 +47,14 @@ class CountingEnv(gym.Env):
 
 class TargetEnv(gym.Env):
     """Move a point towards a fixed target: reward = -|x - target|; 20-step episodes.
-    With `image=True` the observation is a dict of a uint8 (12, 12, 1) image and a vector."""
+    With `image=True` the observation is a dict of a uint8 (12, 12, 1) image and a vector.
+    After `nan_after` steps the reward is NaN, after `huge_after` it is 1e30 (finite, but the
+    losses overflow), after `raise_after` step() raises ValueError naming a reward term."""
 
-    def __init__(self, image: bool = False, nan_after: int | None = None, render_mode: str | None = None) -> None:
+    def __init__(self, image: bool = False, nan_after: int | None = None, render_mode: str | None = None,
+                 huge_after: int | None = None, raise_after: int | None = None) -> None:
         self.image, self.nan_after, self.render_mode = image, nan_after, render_mode
+        self.huge_after, self.raise_after = huge_after, raise_after
         vec = gym.spaces.Box(-5.0, 5.0, (2,), np.float32)
         if image:
             self.observation_space = gym.spaces.Dict(
@@ -83,8 +87,34 @@ class TargetEnv(gym.Env):
         reward = -dist
         if self.nan_after is not None and self.total_steps > self.nan_after:
             reward = float("nan")
+        if self.huge_after is not None and self.total_steps > self.huge_after:
+            reward = 1e30
+        if self.raise_after is not None and self.total_steps > self.raise_after:
+            raise ValueError(f"reward term 'flaky' raised ZeroDivisionError at step {self.total_steps}")
         info = {"is_success": dist < 0.3}
         return self._obs(), reward, False, self.t >= 20, info
 
     def render(self):
         return np.zeros((16, 16, 3), np.uint8)
+
+
+class DenormalProbeEnv(gym.Env):
+    """obs[0] = 1.0 if a denormal survives a numpy multiply in the process stepping this env, else 0.0
+    (i.e. whether the CPU flushes denormals there); 8-step episodes, reward 0."""
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def _obs(self):
+        survives = (np.array([1e-310]) * np.array([1.0]))[0] != 0.0
+        return np.array([float(survives), 0.0], np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, False, self.t >= 8, {}

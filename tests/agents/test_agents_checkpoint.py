@@ -97,14 +97,18 @@ def test_missing_and_incompatible_checkpoints_are_clear_errors(tmp_path, fast):
 
 
 @pytest.mark.parametrize("algo", ["ppo", "td3"])
-def test_nan_stops_the_run_marks_it_failed_and_keeps_the_last_good_checkpoint(tmp_path, fast, algo):
+@pytest.mark.parametrize(("bad", "error", "says"), [
+    ("huge_after", agents.TrainingDivergedError, "diverged"),  # finite rewards, overflowing losses
+    ("nan_after", agents.EnvFailedError, "non-finite reward"),  # caught at the step, before any loss
+])
+def test_nan_stops_the_run_marks_it_failed_and_keeps_the_last_good_checkpoint(tmp_path, fast, algo, bad, error, says):
     extra = dict(batch_size=64, minibatch_size=32, epochs=1) if algo == "ppo" else dict(learning_starts=32, batch_size=16)
     run = tmp_path / "run"
     cfg = dict(fast, total_timesteps=1000, checkpoint_every=64, log_every=64, **extra)
-    with pytest.raises(agents.TrainingDivergedError, match="diverged"):
-        agents.train(lambda: TargetEnv(nan_after=150), algo, cfg, run_dir=run, quiet=True)
+    with pytest.raises(error, match=says):
+        agents.train(lambda: TargetEnv(**{bad: 150}), algo, cfg, run_dir=run, quiet=True)
     status = json.loads((run / "status.json").read_text())
-    assert status["status"] == "failed" and "diverged" in status["error"]
+    assert status["status"] == "failed" and says in status["error"]
     ck = load_checkpoint(run / "checkpoints" / "last.pt")
     assert 0 < ck["counters"]["global_step"] <= 200
     for sd in ck["models"].values():

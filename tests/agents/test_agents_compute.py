@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import yaml
-from agents_testenvs import TargetEnv
+from agents_testenvs import DenormalProbeEnv, TargetEnv
 
 import agents
 from agents import compute
@@ -31,7 +32,7 @@ def test_settings_apply_inside_and_are_restored_after():
     with compute_settings(threads + 1, "fp32") as used:
         assert used == "fp32"
         assert torch.get_num_threads() == threads + 1
-        assert not _denormal_survives()  # flushed to zero while a run trains
+        assert _denormal_survives()  # flushed only inside the updates (FlushDenormals), never for envs
         assert _matmul_error() < 1e-4
     assert torch.get_num_threads() == threads
     assert _denormal_survives()
@@ -94,3 +95,46 @@ def test_td3_learns_pendulum_in_bf16(tmp_path):
                eval_every=5000, eval_episodes=10, tensorboard=False, checkpoint_every=0, matmul_precision="bf16")
     res = agents.train("Pendulum-v1", "td3", cfg, run_dir=tmp_path / "run", seed=0, quiet=True)
     assert res.final_eval["mean_return"] > -400, res.final_eval
+
+
+@pytest.mark.parametrize("initial", [False, True], ids=["caller-keeps-denormals", "caller-flushes"])
+@pytest.mark.parametrize("algo", ["ppo", "td3"])
+def test_train_leaves_denormal_flushing_as_the_caller_had_it(tmp_path, fast, algo, initial):
+    cfg = dict(fast, total_timesteps=128, hidden_sizes=[16])
+    cfg.update(batch_size=64, minibatch_size=32) if algo == "ppo" else cfg.update(learning_starts=32, batch_size=16)
+    torch.set_flush_denormal(initial)
+    try:
+        assert _denormal_survives() == (not initial)
+        agents.train(TargetEnv, algo, cfg, run_dir=tmp_path / "run", quiet=True)
+        assert _denormal_survives() == (not initial)
+        with pytest.raises(agents.ConfigError):  # a run that fails restores it too
+            agents.train(TargetEnv, algo, dict(cfg, batch_size=-1), run_dir=tmp_path / "bad", quiet=True)
+        assert _denormal_survives() == (not initial)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+@pytest.mark.parametrize("vec_env", ["sync", "async"])
+def test_envs_never_see_the_runs_denormal_flushing(tmp_path, fast, vec_env):
+    """The env computes with numpy in this process (sync) or in forked workers (async): neither
+    may run with denormals flushed because the agent's updates want it."""
+    cfg = dict(fast, total_timesteps=96, learning_starts=32, batch_size=16, hidden_sizes=[8], n_envs=2,
+               vec_env=vec_env)
+    agents.train(DenormalProbeEnv, "td3", cfg, run_dir=tmp_path / "run", quiet=True)
+    with np.load(tmp_path / "run" / "checkpoints" / "replay.npz") as d:
+        seen = d["next_obs/obs"][:, 0]
+    assert len(seen) == 96 and (seen == 1.0).all(), f"{int((seen == 0).sum())} env steps saw flushed denormals"
+
+
+@pytest.mark.parametrize("initial", [False, True])
+def test_flush_denormals_scope_restores_the_state_it_found(initial):
+    torch.set_flush_denormal(initial)
+    try:
+        scope = compute.FlushDenormals()
+        assert scope.outside == initial == compute.denormals_flushed()
+        with pytest.raises(RuntimeError), scope:
+            assert not _denormal_survives()
+            raise RuntimeError("boom")
+        assert _denormal_survives() == (not initial)
+    finally:
+        torch.set_flush_denormal(False)

@@ -31,6 +31,7 @@ def test_unknown_key_lists_valid_names_with_did_you_mean():
     ("algo", "overrides", "field"),
     [
         ("ppo", {"batch_size": 32, "minibatch_size": 64}, "minibatch_size"),
+        ("ppo", {"minibatch_size": 1}, "minibatch_size"),
         ("ppo", {"learning_rate": -1.0}, "learning_rate"),
         ("ppo", {"batch_size": 1000, "n_envs": 3}, "batch_size"),
         ("ppo", {"gamma": 1.5}, "gamma"),
@@ -85,3 +86,9 @@ def test_unsupported_spaces_are_config_errors(tmp_path):
     with pytest.raises(agents.ConfigError, match="1-D continuous Box"):
         agents.train("CartPole-v1", "ppo", {"total_timesteps": 64}, run_dir=tmp_path / "r", quiet=True)
     del gym
+
+
+def test_ppo_minibatch_of_one_is_refused_with_the_reason():
+    with pytest.raises(agents.ConfigError) as e:
+        make_config("ppo", {"minibatch_size": 1})
+    assert "'minibatch_size' = 1" in str(e.value) and ">= 2" in str(e.value) and "advantage" in str(e.value)

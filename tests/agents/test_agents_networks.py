@@ -60,3 +60,33 @@ def test_actor_loss_path_leaves_critic_without_gradients():
     a = torch.randn(3, 2, requires_grad=True)
     q({"obs": torch.randn(3, 5)}, a, only_first=True, detach=True).sum().backward()
     assert a.grad is not None and all(p.grad is None for p in q.parameters())
+
+
+@pytest.mark.parametrize(("shape", "chw"), [
+    ((84, 84, 3), (3, 84, 84)),        # gymnasium's (H, W, C)
+    ((3, 84, 84), (3, 84, 84)),        # channels first
+    ((12, 84, 84), (12, 84, 84)),      # 4 stacked RGB frames, channels first
+    ((84, 84, 12), (12, 84, 84)),      # the same, channels last
+    ((32, 32, 48), (48, 32, 32)),      # envkit: 16 stacked RGB frames of a small camera, channels last
+    ((48, 32, 32), (48, 32, 32)),
+    ((240, 320, 12), (12, 240, 320)),  # non-square, stacked, channels last
+    ((12, 240, 320), (12, 240, 320)),
+    ((240, 320, 1), (1, 240, 320)),
+])
+def test_image_channel_axis_is_found_for_stacked_frames(shape, chw):
+    from agents.spaces import image_chw, is_channels_last
+
+    assert image_chw(shape) == chw
+    assert is_channels_last(shape) == (shape != chw)
+
+
+def test_cnn_reads_a_channels_first_stack_of_twelve():
+    enc = CNNEncoder((12, 16, 16), TD3Config(cnn_channels=[8], cnn_features=16))
+    assert enc.convs[0].in_channels == 12 and not enc.channels_last
+    assert enc(torch.zeros(2, 12, 16, 16, dtype=torch.uint8)).shape == (2, 16)
+
+
+def test_a_cube_image_is_channels_last_as_gymnasium_says():
+    from agents.spaces import is_channels_last
+
+    assert is_channels_last((8, 8, 8)) and is_channels_last((3, 3, 3))

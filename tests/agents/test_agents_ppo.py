@@ -73,3 +73,19 @@ def test_ppo_improves_on_pendulum(tmp_path):
     assert evals["global_step"].iloc[0] == 0
     assert last > first + 300 and last > -900, evals
     assert res.final_eval is not None
+
+
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_ppo_rollouts_with_one_or_no_valid_transition_train_without_nan(tmp_path, fast, n_envs):
+    """1-step episodes: with one env every rollout of 2 steps holds exactly one transition (the other
+    step is the autoreset call); with two envs and 1-step rollouts they alternate 2 and 0."""
+    from agents_testenvs import CountingEnv
+
+    cfg = dict(fast, total_timesteps=16, n_envs=n_envs, batch_size=2, minibatch_size=2, epochs=2,
+               hidden_sizes=[8], log_every=1)
+    res = agents.train(lambda: CountingEnv(length=1), "ppo", cfg, run_dir=tmp_path / "run", quiet=True)
+    assert res.status == "completed"
+    stats = pd.read_csv(tmp_path / "run" / "train_stats.csv")
+    trained = stats[stats["batch_transitions"] > 0]
+    assert len(trained) and np.isfinite(trained["policy_loss"]).all() and np.isfinite(trained["value_loss"]).all()
+    assert (trained["value_loss"] > 0).all()  # a real update, not a skipped one logged as 0

@@ -41,3 +41,23 @@ def test_td3_learns_pendulum(tmp_path):
                eval_every=5000, eval_episodes=10, tensorboard=False, checkpoint_every=0)
     res = agents.train("Pendulum-v1", "td3", cfg, run_dir=tmp_path / "run", seed=0, quiet=True)
     assert res.final_eval["mean_return"] > -400, res.final_eval
+
+
+def test_td3_target_networks_follow_the_batch_norm_statistics(tmp_path, fast):
+    """Targets lerp parameters (tau) and copy buffers (BatchNorm running statistics), as SB3 does:
+    with policy_delay=1 every update ends with a target update, so at the end they are equal."""
+    from agents.checkpoint import load_checkpoint
+
+    cfg = dict(fast, total_timesteps=120, learning_starts=40, batch_size=16, hidden_sizes=[16], cnn_channels=[4],
+               cnn_features=8, cnn_norm="batch", policy_delay=1)
+    res = agents.train(lambda: TargetEnv(image=True), "td3", cfg, run_dir=tmp_path / "run", quiet=True)
+    models = load_checkpoint(res.checkpoint)["models"]
+    for online, target in (("actor", "actor_target"), ("critic", "critic_target")):
+        stats = [k for k in models[online] if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+        assert stats, online
+        for k in stats:
+            torch.testing.assert_close(models[target][k], models[online][k], msg=f"{target}.{k}")
+        moved = [k for k in stats if k.endswith("running_mean")]
+        assert all(models[online][k].abs().sum() > 0 for k in moved)
+        weights = [k for k in models[online] if k.endswith("weight")]
+        assert any(not torch.equal(models[target][k], models[online][k]) for k in weights)  # still soft
