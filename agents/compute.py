@@ -25,6 +25,7 @@ Why each setting:
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 import torch
@@ -33,14 +34,37 @@ from agents.config import PRECISIONS
 from agents.errors import ConfigError
 
 
+@functools.cache
 def native_bf16() -> bool:
-    """True when this CPU multiplies bfloat16 matrices in hardware (AMX tiles or AVX512-BF16)."""
+    """True when oneDNN really runs this CPU's fp32 matrix multiplies with bfloat16 inputs.
+
+    The CPU flags (AMX tiles, AVX512-BF16) are necessary but not sufficient: on an AMD
+    EPYC with AVX512-BF16 and no AMX, oneDNN ignores the bf16 setting and multiplies
+    in fp32, so "bf16" would be a silent no-op. A small multiply under the setting
+    tells (bfloat16 inputs have ~3 significant digits, errors grow ~100x); cached,
+    since the answer is a property of the machine and the torch build.
+    """
     if not torch.backends.mkldnn.is_available():
         return False
     cpu = torch.cpu
     amx = getattr(cpu, "_is_amx_tile_supported", lambda: False)()
     avx = getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-    return bool(amx or avx)
+    return bool(amx or avx) and _bf16_takes_effect()
+
+
+def _bf16_takes_effect() -> bool:
+    mkl = torch.backends.mkldnn
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(64, 256, generator=g), torch.randn(64, 256, generator=g)
+    exact = x.double() @ w.double().T
+    saved = mkl.matmul.fp32_precision
+    try:
+        mkl.matmul.fp32_precision = "bf16"
+        with torch.no_grad():
+            err = (torch.nn.functional.linear(x, w).double() - exact).abs().max().item()
+    finally:
+        mkl.matmul.fp32_precision = saved
+    return err > 1e-2  # fp32: ~1e-5; bfloat16 inputs: ~1e-1
 
 
 def check_device(device: str) -> torch.device:
@@ -84,9 +108,9 @@ def resolve_precision(precision: str, device: str) -> str:
         raise ConfigError(f"Config field 'matmul_precision' = 'bf16' is implemented for device 'cpu' only, "
                           f"not {device!r}. Use 'fp32' (or 'auto', which picks fp32 there).")
     if precision == "bf16" and not native_bf16():
-        raise ConfigError("Config field 'matmul_precision' = 'bf16' needs a CPU with AMX or AVX512-BF16 "
-                          "(Intel Sapphire Rapids / AMD Zen 4 or later); this CPU would emulate bfloat16, "
-                          "which is slower than fp32. Use 'fp32', or 'auto' to get bf16 only where it helps.")
+        raise ConfigError("Config field 'matmul_precision' = 'bf16' needs a CPU on which oneDNN multiplies "
+                          "fp32 matrices with bfloat16 inputs (AMX, e.g. Intel Sapphire Rapids or later); on this "
+                          "CPU the setting would be ignored or emulated. Use 'fp32', or 'auto' to get bf16 only where it helps.")
     return precision
 
 

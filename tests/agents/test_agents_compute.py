@@ -12,7 +12,7 @@ import agents
 from agents import compute
 from agents.compute import compute_settings, native_bf16, resolve_precision
 
-needs_bf16 = pytest.mark.skipif(not native_bf16(), reason="this CPU has no AMX / AVX512-BF16")
+needs_bf16 = pytest.mark.skipif(not native_bf16(), reason="oneDNN does not run fp32 matmuls in bf16 on this CPU")
 
 
 def _denormal_survives() -> bool:
@@ -138,3 +138,11 @@ def test_flush_denormals_scope_restores_the_state_it_found(initial):
         assert _denormal_survives() == (not initial)
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_bf16_probe_leaves_the_precision_setting_as_it_was():
+    mkl = torch.backends.mkldnn
+    before = mkl.matmul.fp32_precision
+    assert compute._bf16_takes_effect() in (True, False)
+    assert mkl.matmul.fp32_precision == before
+    assert _matmul_error() < 1e-4  # still exact fp32 afterwards
