@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from envkit.backends.base import ObjectInstance, WorldState
-from envkit.spec import SHAPES, SceneSpec, TermSpec, suggest
+from envkit.hints import suggest
+from envkit.spec import SHAPES, SceneSpec, TermSpec
 
 
 def euler_from_quaternion(q: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 
 from envkit.errors import SpecError
+from envkit.hints import suggest
 
 SCENE_DIR = Path(__file__).resolve().parent.parent / "scenes"
 NAMESPACE = "envkit"
@@ -33,8 +34,6 @@ def resolve_scene_path(scene: str | Path) -> Path:
             name = name[:-3]
         if name in bundled:
             return bundled[name]
-        from envkit.spec import suggest
-
         raise SpecError(
             f"unknown scene id '{text}'{suggest(scene_id(name), [scene_id(n) for n in bundled])} "
             f"Bundled scenes: {', '.join(scene_id(n) for n in bundled)}"
@@ -43,8 +42,6 @@ def resolve_scene_path(scene: str | Path) -> Path:
         return bundled[text]
     path = Path(text).expanduser()
     if not path.exists() and path.suffix not in (".yaml", ".yml"):
-        from envkit.spec import suggest
-
         raise SpecError(
             f"'{text}' is neither a scene file nor a bundled scene{suggest(text, list(bundled))} "
             f"Bundled scenes: {', '.join(bundled)}; or give a path to a .yaml file."

@@ -15,12 +15,13 @@ Conventions (metres, radians, panda-gym's world frame: z up, table top at z=0):
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from envkit.hints import suggest
 
 SHAPES: tuple[str, ...] = ("cube", "cylinder", "sphere")
 Shape = Literal["cube", "cylinder", "sphere"]
@@ -47,12 +48,6 @@ def _check_range(value: Range, what: str = "range") -> Range:
     if lo > hi:
         raise ValueError(f"{what} [{lo}, {hi}] has low > high; write it as [low, high]")
     return value
-
-
-def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str:
-    """Ends a sentence: "; did you mean 'x'?" when a candidate is close, else "."."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else "."
 
 
 class Strict(BaseModel):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from envkit.context import StepContext
+from envkit.hints import suggest
 
 TermFn = Callable[..., float]
 
@@ -167,8 +168,6 @@ def _lookup(term: str) -> Any:
         if obj is None or not callable(obj):
             raise LookupError(f"module '{module_name}' has no callable '{attr}' for reward term '{term}'")
         return obj
-    from envkit.spec import suggest
-
     known = sorted(REGISTRY)
     raise LookupError(
         f"unknown reward term '{term}'{suggest(term, known)} Known terms: {', '.join(known)}; "
@@ -198,8 +197,6 @@ def check_params(term: str, obj: Any, params: dict[str, Any]) -> list[str]:
         )
         or "no parameters"
     )
-    from envkit.spec import suggest
-
     for key in params:
         if key not in names and not has_var_kw:
             problems.append(
@@ -300,8 +297,6 @@ def check_reward_spec(spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     reward = spec.reward
     if reward.preset is not None and reward.preset not in PRESETS:
-        from envkit.spec import suggest
-
         problems.append(
             (
                 ("reward", "preset"),
