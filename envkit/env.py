@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envkit.backends.base import ObjectInstance, World, WorldState, make_world
+from envkit.backends.base import World, make_world
 from envkit.camera import CameraRig
 from envkit.context import BinEvent, StepContext, StepEvents
 from envkit.errors import EnvkitError, RewardTermError
@@ -28,7 +28,9 @@ from envkit.fixtures import goal_point, tip_in_hole
 from envkit.loader import load_scene
 from envkit.observations import ObsInput, build_obs_terms, make_layout
 from envkit.randomization import apply_object_dynamics, sample_fixture_bases
+from envkit.robot import action_size
 from envkit.spec import SceneSpec, footprint_radius
+from envkit.state import ObjectInstance, WorldState
 from rewards.registry import BoundTerm, build_reward
 
 EVENT_KEYS = ("sorted", "wrong_bin", "on_floor", "removed")
@@ -80,7 +82,7 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             self.observation_space = self.camera.space
         else:
             self.observation_space = spaces.Dict({"image": self.camera.space, "state": state_space})
-        n_act = (3 if spec.robot.control == "ee" else 7) + (1 if spec.robot.gripper else 0)
+        n_act = action_size(spec.robot.control, spec.robot.gripper)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_act,), dtype=np.float32)
         self.reward_fn = build_reward(spec.reward)
         for t in self.reward_fn.terms:

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from envkit.hints import suggest
+from envkit.robot import MAX_FINGER_WIDTH
 
 SHAPES: tuple[str, ...] = ("cube", "cylinder", "sphere")
 Shape = Literal["cube", "cylinder", "sphere"]
@@ -218,9 +219,10 @@ class ToolSpec(Strict):
             raise ValueError(
                 f"a cylinder tool needs half_extents [r, r, h] with equal radii, got {list(self.half_extents)}"
             )
-        if 2 * max(hx, hy) > 0.08:
+        if 2 * max(hx, hy) > MAX_FINGER_WIDTH:
             raise ValueError(
-                f"the tool is {2 * max(hx, hy):.3g} m wide but the Panda's fingers open to 0.08 m; make it narrower"
+                f"the tool is {2 * max(hx, hy):.3g} m wide but the Panda's fingers open to {MAX_FINGER_WIDTH:g} m; "
+                "make it narrower"
             )
         if self.grip >= 2 * hz:
             raise ValueError(f"grip {self.grip} must be shorter than the tool's length {2 * hz:.3g} m")
