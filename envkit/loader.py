@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from envkit.checks import check_scene
 from envkit.errors import SpecError
-from envkit.spec import SceneSpec, check_scene
+from envkit.spec import SceneSpec
 
 Loc = tuple[str | int, ...]
 
