@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from envkit.hints import suggest
 from envkit.robot import MAX_FINGER_WIDTH
@@ -49,6 +51,64 @@ def _check_range(value: Range, what: str = "range") -> Range:
     if lo > hi:
         raise ValueError(f"{what} [{lo}, {hi}] has low > high; write it as [low, high]")
     return value
+
+
+# Reusable checked types: each rule is one validator attached to a type (`Annotated` +
+# `AfterValidator`), so a field states its rule by its type. Messages state the rule and the
+# value; the loader puts the field path and line in front (`objects.spawn.y: range [0.2, -0.2]
+# has low > high; ...`).
+
+
+def _each(ok: Callable[[float], bool], rule: str) -> AfterValidator:
+    """Every component passes `ok`, else "<rule>, got [..]"."""
+
+    def check(v: tuple[float, ...]) -> tuple[float, ...]:
+        if not all(ok(x) for x in v):
+            raise ValueError(f"{rule}, got {list(v)}")
+        return v
+
+    return AfterValidator(check)
+
+
+def _low(ok: Callable[[float], bool], rule: str) -> AfterValidator:
+    """A range's low end passes `ok`, else "<rule>, got [low, high]"."""
+
+    def check(v: Range) -> Range:
+        if not ok(v[0]):
+            raise ValueError(f"{rule}, got [{v[0]}, {v[1]}]")
+        return v
+
+    return AfterValidator(check)
+
+
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _non_negative(x: float) -> bool:
+    return x >= 0
+
+
+#: `[low, high]` with low <= high.
+OrderedRange = Annotated[Range, AfterValidator(_check_range)]
+#: A range of multipliers: ordered, low > 0.
+ScaleRange = Annotated[
+    Range, AfterValidator(partial(_check_range, what="scale")), _low(_positive, "scale must be > 0")
+]
+#: A range of physical quantities that cannot be negative (frictions).
+NonNegativeRange = Annotated[OrderedRange, _low(_non_negative, "must be >= 0")]
+#: A range of mass multipliers: a zero mass would make a body static.
+MassScaleRange = Annotated[
+    NonNegativeRange, _low(_positive, "mass_scale must be > 0 (a zero mass makes a body static)")
+]
+#: Half sizes of a box, all > 0.
+HalfExtents = Annotated[Vec3, _each(_positive, "half_extents must all be > 0")]
+#: A table top's size along x and y, both > 0.
+TableSize = Annotated[Vec2, _each(_positive, "table size must be positive along x and y")]
+#: A block's full size along x, y and z, all > 0.
+BlockSize = Annotated[Vec3, _each(_positive, "size must be > 0 along x, y and z")]
+#: +- half widths of a uniform jitter per axis, all >= 0.
+Jitter = Annotated[Vec3, _each(_non_negative, "jitter amplitudes must be >= 0 (they are +- half widths)")]
 
 
 class Strict(BaseModel):
@@ -133,18 +193,11 @@ class TableSpec(Strict):
     """A table: a box from the floor up to `top`."""
 
     name: Name = "table"
-    size: Vec2 = Field((0.8, 0.8), description="top size along x and y")
+    size: TableSize = Field((0.8, 0.8), description="top size along x and y")
     center: Vec2 = Field((-0.3, 0.0), description="centre of the top, (x, y)")
     top: float = Field(0.0, description="z of the table top")
     color: RGBA = (0.95, 0.95, 0.95, 1.0)
     lateral_friction: float | None = Field(None, ge=0.0)
-
-    @field_validator("size")
-    @classmethod
-    def _positive(cls, v: Vec2) -> Vec2:
-        if min(v) <= 0:
-            raise ValueError(f"table size must be positive along x and y, got {list(v)}")
-        return v
 
 
 class BinSpec(Strict):
@@ -152,7 +205,7 @@ class BinSpec(Strict):
 
     name: Name
     position: Vec3 = Field(description="centre of the bin box")
-    half_extents: Vec3
+    half_extents: HalfExtents
     color: RGBA = (0.5, 0.5, 0.5, 0.4)
     accepts: list[Shape] = Field(
         default_factory=list, description="shapes this bin is correct for; empty = every shape"
@@ -161,29 +214,15 @@ class BinSpec(Strict):
         "remove", description="remove: the object disappears and scores once; event: it scores once and stays"
     )
 
-    @field_validator("half_extents")
-    @classmethod
-    def _positive(cls, v: Vec3) -> Vec3:
-        if min(v) <= 0:
-            raise ValueError(f"half_extents must all be > 0, got {list(v)}")
-        return v
-
 
 class ObstacleSpec(Strict):
     """A static box, e.g. Task B's blocker bar."""
 
     name: Name
     position: Vec3
-    half_extents: Vec3
+    half_extents: HalfExtents
     yaw: float = Field(0.0, description="rotation about z, radians")
     color: RGBA = (0.0, 0.0, 0.0, 1.0)
-
-    @field_validator("half_extents")
-    @classmethod
-    def _positive(cls, v: Vec3) -> Vec3:
-        if min(v) <= 0:
-            raise ValueError(f"half_extents must all be > 0, got {list(v)}")
-        return v
 
 
 # ----------------------------------------------------------------------------- tool & fixtures
@@ -200,7 +239,7 @@ class ToolSpec(Strict):
 
     name: Name = Field("tool", description="body name for collision rules and colour randomisation")
     shape: Literal["cube", "cylinder"] = Field("cube", description="a square prism or a round peg")
-    half_extents: Vec3 = Field(
+    half_extents: HalfExtents = Field(
         (0.0125, 0.0125, 0.04),
         description="half sizes (x, y, length/2); for a cylinder (radius, radius, length/2)",
     )
@@ -213,8 +252,6 @@ class ToolSpec(Strict):
     @model_validator(mode="after")
     def _geometry(self) -> ToolSpec:
         hx, hy, hz = self.half_extents
-        if min(self.half_extents) <= 0:
-            raise ValueError(f"half_extents must all be > 0, got {list(self.half_extents)}")
         if self.shape == "cylinder" and hx != hy:
             raise ValueError(
                 f"a cylinder tool needs half_extents [r, r, h] with equal radii, got {list(self.half_extents)}"
@@ -242,13 +279,8 @@ class ToolSpec(Strict):
 class XYRangeSpec(Strict):
     """Uniform offsets along x and y drawn at each reset."""
 
-    x: Range = (0.0, 0.0)
-    y: Range = (0.0, 0.0)
-
-    @field_validator("x", "y")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        return _check_range(v)
+    x: OrderedRange = (0.0, 0.0)
+    y: OrderedRange = (0.0, 0.0)
 
 
 class HoleSpec(Strict):
@@ -273,17 +305,10 @@ class FixtureSpec(Strict):
     table: Name | None = Field(None, description="table it stands on; default: the first table")
     position: Vec2 = Field((0.0, 0.0), description="nominal centre (x, y) on the table")
     range: XYRangeSpec = Field(default_factory=XYRangeSpec, description="uniform offsets drawn at each reset")
-    size: Vec3 = Field((0.12, 0.12, 0.05), description="outer full size (x, y, z) of the block")
+    size: BlockSize = Field((0.12, 0.12, 0.05), description="outer full size (x, y, z) of the block")
     hole: HoleSpec = Field(default_factory=HoleSpec)
     color: RGBA = (0.2, 0.35, 0.8, 1.0)
     lateral_friction: float | None = Field(None, ge=0.0)
-
-    @field_validator("size")
-    @classmethod
-    def _positive(cls, v: Vec3) -> Vec3:
-        if min(v) <= 0:
-            raise ValueError(f"size must be > 0 along x, y and z, got {list(v)}")
-        return v
 
 
 # ----------------------------------------------------------------------------- objects
@@ -293,15 +318,7 @@ class SizeSpec(Strict):
     """Object size: each half-dimension is `base` times an independent U(scale) draw."""
 
     base: float = Field(0.025, gt=0.0, le=0.5, description="nominal half size (m); radius for spheres")
-    scale: Range = Field((0.5, 1.5), description="per-dimension multiplier range")
-
-    @field_validator("scale")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        _check_range(v, "scale")
-        if v[0] <= 0:
-            raise ValueError(f"scale must be > 0, got [{v[0]}, {v[1]}]")
-        return v
+    scale: ScaleRange = Field((0.5, 1.5), description="per-dimension multiplier range")
 
 
 class MassSpec(Strict):
@@ -333,16 +350,11 @@ class SpawnSpec(Strict):
     """Where object centres are drawn at reset, uniformly, without overlap."""
 
     table: Name | None = Field(None, description="table the objects rest on; default: the first table")
-    x: Range = Field((-0.06, 0.06), description="range of object-centre x (world frame)")
-    y: Range = Field((-0.2, 0.2), description="range of object-centre y (world frame)")
-    yaw: Range = Field((0.0, 0.0), description="range of rotation about z, radians")
+    x: OrderedRange = Field((-0.06, 0.06), description="range of object-centre x (world frame)")
+    y: OrderedRange = Field((-0.2, 0.2), description="range of object-centre y (world frame)")
+    yaw: OrderedRange = Field((0.0, 0.0), description="range of rotation about z, radians")
     min_gap: float = Field(0.005, ge=0.0, description="minimum clearance between objects' footprints")
     max_tries: int = Field(200, ge=1, le=100000, description="placement attempts before giving up")
-
-    @field_validator("x", "y", "yaw")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        return _check_range(v)
 
 
 class ObjectItem(Strict):
@@ -380,14 +392,9 @@ class ObjectsSpec(Strict):
 class GoalRangeSpec(Strict):
     """Uniform offsets added to the nominal goal at each reset."""
 
-    x: Range = (0.0, 0.0)
-    y: Range = (0.0, 0.0)
-    z: Range = (0.0, 0.0)
-
-    @field_validator("x", "y", "z")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        return _check_range(v)
+    x: OrderedRange = (0.0, 0.0)
+    y: OrderedRange = (0.0, 0.0)
+    z: OrderedRange = (0.0, 0.0)
 
 
 class GoalSpec(Strict):
@@ -459,47 +466,21 @@ class ColorRandomization(Strict):
 class ObjectDynamicsRandomization(Strict):
     """Per-object physical properties drawn at each reset (one draw per object, in order)."""
 
-    mass_scale: Range | None = Field(None, description="multiplies each object's mass by U(low, high)")
-    lateral_friction: Range | None = Field(None, description="each object's lateral friction ~ U(low, high)")
-    spinning_friction: Range | None = Field(
+    mass_scale: MassScaleRange | None = Field(None, description="multiplies each object's mass by U(low, high)")
+    lateral_friction: NonNegativeRange | None = Field(
+        None, description="each object's lateral friction ~ U(low, high)"
+    )
+    spinning_friction: NonNegativeRange | None = Field(
         None, description="each object's spinning friction ~ U(low, high)"
     )
-
-    @field_validator("mass_scale", "lateral_friction", "spinning_friction")
-    @classmethod
-    def _range(cls, v: Range | None) -> Range | None:
-        if v is None:
-            return v
-        _check_range(v)
-        if v[0] < 0:
-            raise ValueError(f"must be >= 0, got [{v[0]}, {v[1]}]")
-        return v
-
-    @field_validator("mass_scale")
-    @classmethod
-    def _positive_mass(cls, v: Range | None) -> Range | None:
-        if v is not None and v[0] <= 0:
-            raise ValueError(
-                f"mass_scale must be > 0 (a zero mass makes a body static), got [{v[0]}, {v[1]}]"
-            )
-        return v
 
 
 class CameraJitter(Strict):
     """Camera pose jitter drawn at each reset: uniform in [-j, +j] per axis (sim-to-real robustness)."""
 
-    position: Vec3 = Field(
-        (0.0, 0.0, 0.0), description="+- metres added to the camera position (hand: offset)"
-    )
-    target: Vec3 = Field((0.0, 0.0, 0.0), description="+- metres added to the looked-at point")
+    position: Jitter = Field((0.0, 0.0, 0.0), description="+- metres added to the camera position (hand: offset)")
+    target: Jitter = Field((0.0, 0.0, 0.0), description="+- metres added to the looked-at point")
     fov: float = Field(0.0, ge=0.0, lt=30.0, description="+- degrees added to the field of view")
-
-    @field_validator("position", "target")
-    @classmethod
-    def _non_negative(cls, v: Vec3) -> Vec3:
-        if min(v) < 0:
-            raise ValueError(f"jitter amplitudes must be >= 0 (they are +- half widths), got {list(v)}")
-        return v
 
     @property
     def active(self) -> bool:
