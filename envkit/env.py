@@ -20,7 +20,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envkit.backends.base import World, make_world
+from envkit.backends import make_world
+from envkit.backends.base import World
 from envkit.camera import CameraRig
 from envkit.context import BinEvent, StepContext, StepEvents
 from envkit.errors import EnvkitError, RewardTermError

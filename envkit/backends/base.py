@@ -3,7 +3,8 @@
 Everything random (object shapes, sizes, poses, colours, goals) is drawn by the
 environment from its own seeded generator and handed to the backend as plain
 values, so a backend is deterministic plumbing and the same seed gives the same
-scene on any backend. Nothing outside `envkit.backends` imports a simulator.
+scene on any backend. Nothing outside `envkit.backends` imports a simulator, and
+this module imports none: the factory that picks a backend is `envkit.backends.make_world`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from envkit.spec import SceneSpec
 from envkit.state import ObjectInstance, WorldState
 
-__all__ = ["ObjectInstance", "World", "WorldState", "make_world"]
+__all__ = ["ObjectInstance", "World", "WorldState"]
 
 
 class World(ABC):
@@ -111,12 +112,3 @@ class World(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the simulator."""
-
-
-def make_world(spec: SceneSpec, render_mode: str | None = None) -> World:
-    """The backend named by the scene (only pybullet today; CoppeliaSim/PyRep will slot in here)."""
-    if spec.backend == "pybullet":
-        from envkit.backends.bullet import BulletWorld
-
-        return BulletWorld(spec, render_mode=render_mode)
-    raise ValueError(f"unknown backend '{spec.backend}'")

@@ -20,14 +20,13 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import sys
-from collections.abc import Iterator
 
 import numpy as np
 
 from envkit import robot as panda
 from envkit.backends.base import World
 from envkit.backends.panda_model import TOOL_LINK, panda_urdf
+from envkit.backends.stdio import silence_stdout
 from envkit.errors import EnvkitError
 from envkit.fixtures import hole_block_boxes, nominal_goal
 from envkit.spec import SceneSpec
@@ -40,31 +39,6 @@ SHAPE_BUDGET = 3000
 _PANDA_JOINTS = list(panda.JOINTS)
 _PANDA_FORCES = list(panda.JOINT_FORCES)
 _EE_DOWN = list(panda.EE_DOWN)
-
-
-@contextlib.contextmanager
-def silence_stdout() -> Iterator[None]:
-    """pybullet prints build lines from C on import and connection: silence them at the fds."""
-    streams = []
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            streams.append((stream, stream.fileno()))
-        except (AttributeError, ValueError, OSError):
-            continue
-    saved = []
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        for stream, fd in streams:
-            stream.flush()
-            saved.append((stream, fd, os.dup(fd)))
-            os.dup2(devnull, fd)
-        yield
-    finally:
-        for stream, fd, copy in saved:
-            stream.flush()
-            os.dup2(copy, fd)
-            os.close(copy)
-        os.close(devnull)
 
 
 with silence_stdout():  # pybullet prints its build time on import
