@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -135,6 +135,33 @@ class Strict(BaseModel):
         return data
 
 
+# ----------------------------------------------------------------------------- backend options
+
+#: Marks a field that only the pybullet backend reads (in the field's JSON schema).
+PYBULLET_OPTION: dict[str, Any] = {"backend_option": "pybullet"}
+
+
+def backend_options(model: type[BaseModel] | None = None, prefix: str = "") -> dict[str, str]:
+    """Dotted path -> backend of every field only one backend reads (`robot.visual` -> pybullet)."""
+    model = SceneSpec if model is None else model
+    found: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and "backend_option" in extra:
+            found[path] = str(extra["backend_option"])
+        for arg in _model_types(info.annotation):
+            found.update(backend_options(arg, f"{path}."))
+    return found
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    """The spec models an annotation holds (`CameraSpec | None` -> [CameraSpec])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _model_types(arg)]
+
+
 # ----------------------------------------------------------------------------- physics & robot
 
 
@@ -170,7 +197,8 @@ class RobotSpec(Strict):
     )
     visual: Literal["auto", "full", "simple", "boxes"] = Field(
         "auto",
-        description="robot meshes drawn in images: full (panda-gym's ~102k faces: ~30 ms per camera frame), "
+        json_schema_extra=PYBULLET_OPTION,
+        description="pybullet backend option. Robot meshes drawn in images: full (panda-gym's ~102k faces: ~30 ms per camera frame), "
         "simple (its collision meshes, ~3.4k faces), boxes (arm links as boxes, hand and fingers as collision "
         "meshes: the fastest); auto = boxes when the observation has a camera, else full. Physics is identical.",
     )
@@ -577,7 +605,8 @@ class CameraSpec(Strict):
     far: float = Field(5.0, gt=0.0, description="far clipping distance (m)")
     renderer: Literal["tiny", "egl"] = Field(
         "tiny",
-        description="tiny: pybullet's CPU rasteriser (always available); egl: pybullet's eglRenderer plugin "
+        json_schema_extra=PYBULLET_OPTION,
+        description="pybullet backend option. tiny: pybullet's CPU rasteriser (always available); egl: pybullet's eglRenderer plugin "
         "(GPU, or Mesa's software rasteriser; falls back to tiny with a warning if it cannot load)",
     )
 
@@ -701,11 +730,23 @@ class RenderSpec(Strict):
 
 
 class SceneSpec(Strict):
-    """A whole scene: everything `envkit.make` needs to build an environment."""
+    """A whole scene: everything `envkit.make` needs to build an environment.
+
+    Backend options: every field describes the scene in engine-neutral terms except
+    `backend` and the options of the backend it names, which only that backend reads
+    (`backend_options()` lists them; each is marked `backend_option` in the JSON schema).
+    For pybullet: `robot.visual` (which Panda meshes images draw: full, simple, boxes)
+    and `observation.camera.renderer` (tiny or egl). They stay where a scene file has
+    always had them, so no YAML changes; another backend would ignore them and add its own.
+    """
 
     name: str = "scene"
     description: str = ""
-    backend: Literal["pybullet"] = Field("pybullet", description="physics backend")
+    backend: Literal["pybullet"] = Field(
+        "pybullet",
+        description="physics backend; its options: see backend_options() (pybullet: robot.visual, "
+        "observation.camera.renderer)",
+    )
     physics: PhysicsSpec = Field(default_factory=PhysicsSpec)
     robot: RobotSpec = Field(default_factory=RobotSpec)
     floor: FloorSpec = Field(default_factory=FloorSpec)

@@ -455,3 +455,18 @@ def test_checked_types_name_the_field_and_the_rule(scene: str, overrides: dict, 
     with pytest.raises(SpecError) as exc:
         load_scene(scene, overrides)
     assert expected in str(exc.value)
+
+
+def test_backend_options_are_grouped_and_documented() -> None:
+    """pybullet-only fields stay where scene files have them, marked and described as backend options."""
+    from envkit.spec import backend_options
+
+    options = backend_options()
+    assert options == {"robot.visual": "pybullet", "observation.camera.renderer": "pybullet"}
+    schema = json.dumps(SceneSpec.model_json_schema())
+    assert schema.count('"backend_option": "pybullet"') == len(options)
+    for path in options:
+        section, field = path.rsplit(".", 1)
+        model = {"robot": "RobotSpec", "observation.camera": "CameraSpec"}[section]
+        described = SceneSpec.model_json_schema()["$defs"][model]["properties"][field]["description"]
+        assert described.startswith("pybullet backend option.")
