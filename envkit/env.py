@@ -13,7 +13,6 @@ agent and surface thousands of steps later as a NaN loss.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -26,7 +25,6 @@ from envkit.camera import CameraRig
 from envkit.context import BinEvent, StepContext, StepEvents
 from envkit.errors import EnvkitError, RewardTermError
 from envkit.fixtures import goal_point, tip_in_hole
-from envkit.loader import load_scene
 from envkit.observations import ObsInput, build_obs_terms, make_layout
 from envkit.randomization import apply_object_dynamics, sample_fixture_bases
 from envkit.robot import action_size
@@ -41,31 +39,38 @@ class PlacementError(EnvkitError):
     """Objects could not be placed without overlap at reset."""
 
 
+def check_render_mode(render_mode: str | None) -> None:
+    """A render mode SceneEnv supports, else an EnvkitError saying which ones it does."""
+    if render_mode not in (None, "rgb_array", "human"):
+        raise EnvkitError(f"render_mode must be None, 'rgb_array' or 'human', got {render_mode!r}")
+
+
 class SceneEnv(gym.Env[Any, np.ndarray]):
-    """A robot-arm environment built from a scene YAML (see README: scene tutorial).
+    """A robot-arm environment built from a validated scene spec (see README: scene tutorial).
+
+    The env does not read files: `envkit.make(...)` (and the bundled gymnasium ids)
+    load and validate a scene, then build this, so a spec from anywhere (a file, a
+    dict, a sweep) becomes the same env.
 
     Observations by `observation.mode`: state -> float32 vector (named by
     `obs_layout`); camera -> uint8 image (H, W, C x stack); both -> Dict with
     "image" and "state".
 
     Args:
-        scene: bundled id (`envkit/sort-1-v0`), bundled name, YAML path, dict or SceneSpec.
-        overrides: dotted-key overrides applied before validation (`{"objects.count": 3}`).
+        spec: a validated scene (`envkit.load_scene(...)`).
         render_mode: None, "rgb_array" (render() returns an image) or "human" (needs a display).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 25}
 
-    def __init__(
-        self,
-        scene: Any = "envkit/sort-1-v0",
-        overrides: Mapping[str, Any] | None = None,
-        render_mode: str | None = None,
-    ) -> None:
-        if render_mode not in (None, "rgb_array", "human"):
-            raise EnvkitError(f"render_mode must be None, 'rgb_array' or 'human', got {render_mode!r}")
-        self.spec_scene: SceneSpec = load_scene(scene, overrides)
-        spec = self.spec_scene
+    def __init__(self, spec: SceneSpec, render_mode: str | None = None) -> None:
+        if not isinstance(spec, SceneSpec):
+            raise TypeError(
+                f"SceneEnv takes a validated SceneSpec, got {type(spec).__name__}; build from a file, an id or "
+                "a dict with envkit.make(scene, overrides), or load one with envkit.load_scene(scene)"
+            )
+        check_render_mode(render_mode)
+        self.spec_scene: SceneSpec = spec
         self.render_mode = render_mode
         mode = self._obs_mode = spec.observation.mode
         self.obs_terms = build_obs_terms(spec, spec.observation.state) if mode != "camera" else []

@@ -190,15 +190,15 @@ def run_probe(
     """Roll out `episodes` episodes of the scene and record what every term paid.
 
     Args:
-        scene: anything `SceneEnv` takes (path, bundled name or id, dict, SceneSpec).
+        scene: anything `envkit.make` takes (path, bundled name or id, dict, SceneSpec).
         policy: obs -> action; default a seeded uniform random policy (or the checkpoint's).
         progress: called after each episode with (index, record), e.g. to advance a bar.
     """
-    from envkit.env import SceneEnv
+    from envkit.registry import make
 
     if episodes < 1:
         raise EnvkitError(f"--episodes must be >= 1, got {episodes}")
-    env = SceneEnv(scene, overrides)
+    env = make(scene, overrides)
     try:
         name = "random"
         if policy is None and checkpoint is not None:
