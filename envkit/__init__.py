@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 #: Gymnasium ids of the bundled scenes, registered on import.
 ENV_IDS: list[str] = register_bundled()
 
+
 def __getattr__(name: str) -> Any:
     """`make`, `SceneEnv` and `load_scene`, imported on first use (PEP 562)."""
     if name == "make":

@@ -494,7 +494,9 @@ class ColorRandomization(Strict):
 class ObjectDynamicsRandomization(Strict):
     """Per-object physical properties drawn at each reset (one draw per object, in order)."""
 
-    mass_scale: MassScaleRange | None = Field(None, description="multiplies each object's mass by U(low, high)")
+    mass_scale: MassScaleRange | None = Field(
+        None, description="multiplies each object's mass by U(low, high)"
+    )
     lateral_friction: NonNegativeRange | None = Field(
         None, description="each object's lateral friction ~ U(low, high)"
     )
@@ -506,7 +508,9 @@ class ObjectDynamicsRandomization(Strict):
 class CameraJitter(Strict):
     """Camera pose jitter drawn at each reset: uniform in [-j, +j] per axis (sim-to-real robustness)."""
 
-    position: Jitter = Field((0.0, 0.0, 0.0), description="+- metres added to the camera position (hand: offset)")
+    position: Jitter = Field(
+        (0.0, 0.0, 0.0), description="+- metres added to the camera position (hand: offset)"
+    )
     target: Jitter = Field((0.0, 0.0, 0.0), description="+- metres added to the looked-at point")
     fov: float = Field(0.0, ge=0.0, lt=30.0, description="+- degrees added to the field of view")
 

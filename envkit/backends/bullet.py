@@ -459,7 +459,8 @@ class BulletWorld(World):
         target = [float(v) for v in position]
         joints = panda.ARM_JOINTS
         for _ in range(20):  # IK from the current pose, re-linearised until it converges
-            arm = p.calculateInverseKinematics(rid, panda.EE_LINK, target, _EE_DOWN, physicsClientId=cid)[: panda.ARM_DOF]
+            ik = p.calculateInverseKinematics(rid, panda.EE_LINK, target, _EE_DOWN, physicsClientId=cid)
+            arm = ik[: panda.ARM_DOF]
             for j, a in zip(joints, arm, strict=True):
                 p.resetJointState(rid, j, a, 0.0, physicsClientId=cid)
             reached = p.getLinkState(rid, panda.EE_LINK, computeForwardKinematics=1, physicsClientId=cid)[0]
