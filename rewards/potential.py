@@ -28,10 +28,12 @@ would hand it a spurious bonus or penalty for running out of time.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envkit.context import StepContext
 from rewards.registry import RewardTerm, check_params, register, resolve
+
+if TYPE_CHECKING:
+    from envkit.context import StepContext
 
 #: Built-in terms that are not functions of the state alone (they read this step's
 #: events, the action or the previous step): as a potential they void the guarantee.

@@ -20,10 +20,12 @@ import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envkit.context import StepContext
 from envkit.hints import suggest
+
+if TYPE_CHECKING:
+    from envkit.context import StepContext
 
 TermFn = Callable[..., float]
 
@@ -133,11 +135,6 @@ def positive(*names: str) -> ParamCheck:
     return check
 
 
-def _ensure_builtins() -> None:
-    import rewards.potential  # noqa: F401  (registers the potential-shaping wrapper)
-    import rewards.terms  # noqa: F401  (registers the built-in terms)
-
-
 def resolve(term: str) -> Any:
     """A registered name or a `module:attribute` reference -> the term function/class.
 
@@ -152,7 +149,6 @@ def resolve(term: str) -> Any:
 
 
 def _lookup(term: str) -> Any:
-    _ensure_builtins()
     if term in REGISTRY:
         return REGISTRY[term]
     if ":" in term:

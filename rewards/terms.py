@@ -20,11 +20,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envkit.context import StepContext
 from rewards.registry import positive, register
+
+if TYPE_CHECKING:
+    from envkit.context import StepContext
 
 
 @register()
