@@ -142,7 +142,7 @@ def ablation_overrides(design: str, conf: Path) -> list[str]:
     """Write the ablation grid of `design` as reward options in `<conf>/reward/`, add `conf` to
     Hydra's search path and sweep every option (listed by name, so the grid is the same
     whatever else the search path holds)."""
-    from rewards.ablation import ablation_designs, write_options
+    from envkit.analysis.ablation import ablation_designs, write_options
 
     designs = ablation_designs(design)
     conf = conf.resolve()

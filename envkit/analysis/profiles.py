@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from envkit.analysis.scenefacts import SceneFacts
 from rewards.registry import expand_terms, resolve
-from rewards.scenefacts import SceneFacts
 
 #: Outcomes that are failures: paying for one of them is a bug.
 BAD_OUTCOMES = ("wrong_bin", "floor", "collision")

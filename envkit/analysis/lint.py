@@ -1,7 +1,7 @@
 """Static checks of a scene's reward design: what a reward pays for, before any training.
 
-`lint_scene(spec, gamma)` models every term (`rewards.profiles`) in the scene's
-situation (`rewards.scenefacts`) and compares the discounted returns of a few
+`lint_scene(spec, gamma)` models every term (`envkit.analysis.profiles`) in the scene's
+situation (`envkit.analysis.scenefacts`) and compares the discounted returns of a few
 ways an episode can go: a fast success, a failed attempt that runs into the time
 limit, quick exits (knock everything off the table, drop everything into a
 wrong bin, provoke a terminating collision) and loitering. Each rule below says
@@ -30,10 +30,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from envkit.analysis.profiles import BAD_OUTCOMES, TermProfile, profiles
+from envkit.analysis.scenefacts import Route, SceneFacts, scene_facts
 from envkit.spec import SceneSpec
 from rewards.potential import NOT_STATE_FUNCTIONS
-from rewards.profiles import BAD_OUTCOMES, TermProfile, profiles
-from rewards.scenefacts import Route, SceneFacts, scene_facts
 
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_GAMMA = 0.99
@@ -533,7 +533,7 @@ def lint_scene(
                     f"Term '{p.label}' ({p.term}) is not a built-in term, so the lint does not know what it pays; "
                     "the other checks ignore it.",
                     "Give the term a `lint_profile(facts, weight, params)` attribute returning a "
-                    "rewards.profiles.TermProfile, or run `envkit probe` to measure it.",
+                    "envkit.analysis.profiles.TermProfile, or run `envkit probe` to measure it.",
                 )
             )
     order = {s: i for i, s in enumerate(SEVERITIES)}
