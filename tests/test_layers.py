@@ -423,3 +423,19 @@ def test_the_checker_ignores_typing_only_imports_and_counts_lazy_ones() -> None:
     (imp,) = [i for i in imports_of(tree) if i.target.startswith("envkit")]
     assert imp.target == "envkit.context" and not imp.eager
     assert upward_imports(imports_of(tree)) == []
+
+
+def test_architecture_doc_names_every_module_and_layer() -> None:
+    """docs/architecture.md shows the layers this test enforces and names every envkit and rewards module."""
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for n, name in enumerate(LAYER_NAMES):
+        assert f"{n}  {name}" in doc, f"layer {n} ({name}) is missing from the diagram"
+    missing = [
+        path
+        for path in read_tree()
+        if path.startswith(("envkit/", "rewards/"))
+        and not path.startswith("envkit/commands/")
+        and Path(path).name != "__init__.py"
+        and Path(path).name not in doc
+    ]
+    assert missing == [], f"docs/architecture.md does not mention {missing}"
