@@ -8,11 +8,13 @@ agent and surface thousands of steps later as a NaN loss.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envkit.context import StepContext
 from envkit.errors import RewardTermError
-from rewards.registry import BoundTerm, RewardFunction
+
+if TYPE_CHECKING:
+    from envkit.context import StepContext
+    from rewards.registry import BoundTerm, RewardFunction
 
 
 def guard_terms(reward: RewardFunction, scene: str) -> None:
