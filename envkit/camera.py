@@ -14,8 +14,9 @@ import math
 import numpy as np
 from gymnasium import spaces
 
-from envkit.backends.base import World, WorldState
+from envkit.backends.base import World
 from envkit.spec import CameraJitter, CameraSpec
+from envkit.state import WorldState
 
 #: Defaults of a world camera placed by orbit (pybullet's yaw/pitch convention, as the render section).
 WORLD_TARGET = (-0.2, 0.0, 0.0)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envkit.backends.base import ObjectInstance, WorldState
 from envkit.spec import SceneSpec
+from envkit.state import ObjectInstance, WorldState
 
 
 @dataclass

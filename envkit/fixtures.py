@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envkit.hints import suggest
 from envkit.spec import FixtureSpec, SceneSpec, ToolSpec
 
 #: Thinnest wall a hole block may have (m); thinner walls let a fast peg tunnel through.
@@ -114,8 +115,6 @@ def check_fixtures(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
         try:
             table = spec.table(f.table)
         except KeyError:
-            from envkit.spec import suggest
-
             names = [t.name for t in spec.tables]
             problems.append(
                 (

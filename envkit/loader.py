@@ -15,8 +15,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from envkit.checks import check_scene
 from envkit.errors import SpecError
-from envkit.spec import SceneSpec, check_scene
+from envkit.scenes import resolve_scene_path
+from envkit.spec import SceneSpec
 
 Loc = tuple[str | int, ...]
 
@@ -279,8 +281,6 @@ def load_scene(
     scene: str | Path | SceneSpec | Mapping[str, Any], overrides: Mapping[str, Any] | None = None
 ) -> SceneSpec:
     """Load a scene from a bundled id/name, a YAML path, a dict or a spec, then apply overrides."""
-    from envkit.registry import resolve_scene_path
-
     overrides = dict(overrides or {})
     if isinstance(scene, SceneSpec):
         if not overrides:

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from envkit.backends.base import ObjectInstance, WorldState
-from envkit.spec import SHAPES, SceneSpec, TermSpec, suggest
+from envkit.hints import suggest
+from envkit.robot import ARM_DOF
+from envkit.spec import SHAPES, SceneSpec, TermSpec
+from envkit.state import ObjectInstance, WorldState
 
 
 def euler_from_quaternion(q: np.ndarray) -> np.ndarray:
@@ -195,7 +197,7 @@ class JointsObs(ObsTerm):
     """The 7 arm joint angles (read only when listed: it costs one extra simulator call)."""
 
     def layout(self) -> list[tuple[str, int]]:
-        return [("robot.joints", 7)]
+        return [("robot.joints", ARM_DOF)]
 
     def __call__(self, inp: ObsInput) -> np.ndarray:
         return inp.state.joint_positions  # type: ignore[return-value]

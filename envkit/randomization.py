@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envkit.backends.base import ObjectInstance
 from envkit.spec import SceneSpec
+from envkit.state import ObjectInstance
 
 
 def sample_fixture_bases(spec: SceneSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:

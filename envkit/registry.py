@@ -1,55 +1,30 @@
-"""Bundled scenes as gymnasium ids (`envkit/<name>-v0`) and `envkit.make`."""
+"""`envkit.make` and the entry point of the bundled gymnasium ids: load a scene, then build its env.
+
+The scene files, ids and registration live in `envkit.scenes` (plain data, imported
+by `import envkit`); this module is where loading meets building, the one step
+`SceneEnv` leaves to its caller.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
-from envkit.errors import SpecError
+from envkit.env import SceneEnv, check_render_mode
+from envkit.loader import load_scene
+from envkit.scenes import NAMESPACE, SCENE_DIR, bundled_scenes, register_bundled, resolve_scene_path, scene_id
 
-SCENE_DIR = Path(__file__).resolve().parent.parent / "scenes"
-NAMESPACE = "envkit"
-
-
-def bundled_scenes() -> dict[str, Path]:
-    """Name -> path of every bundled scene YAML (sorted by name)."""
-    return {p.stem: p for p in sorted(SCENE_DIR.glob("*.yaml"))}
-
-
-def scene_id(name: str) -> str:
-    return f"{NAMESPACE}/{name}-v0"
-
-
-def resolve_scene_path(scene: str | Path) -> Path:
-    """A YAML path, a bundled id (`envkit/sort-1-v0`) or a bundled name (`sort-1`) -> file path."""
-    text = str(scene)
-    bundled = bundled_scenes()
-    if text.startswith(f"{NAMESPACE}/"):
-        name = text[len(NAMESPACE) + 1 :]
-        if name.endswith("-v0"):
-            name = name[:-3]
-        if name in bundled:
-            return bundled[name]
-        from envkit.spec import suggest
-
-        raise SpecError(
-            f"unknown scene id '{text}'{suggest(scene_id(name), [scene_id(n) for n in bundled])} "
-            f"Bundled scenes: {', '.join(scene_id(n) for n in bundled)}"
-        )
-    if text in bundled and not Path(text).exists():
-        return bundled[text]
-    path = Path(text).expanduser()
-    if not path.exists() and path.suffix not in (".yaml", ".yml"):
-        from envkit.spec import suggest
-
-        raise SpecError(
-            f"'{text}' is neither a scene file nor a bundled scene{suggest(text, list(bundled))} "
-            f"Bundled scenes: {', '.join(bundled)}; or give a path to a .yaml file."
-        )
-    return path
+__all__ = [
+    "NAMESPACE",
+    "SCENE_DIR",
+    "bundled_scenes",
+    "make",
+    "register_bundled",
+    "resolve_scene_path",
+    "scene_id",
+]
 
 
 def make(
@@ -65,23 +40,11 @@ def make(
     `envkit.make("envkit/sort-1-v0", objects__count=3)` or
     `envkit.make("my.yaml", {"objects.count": 3})`.
     """
-    from envkit.env import SceneEnv
-
+    check_render_mode(render_mode)  # before loading, as the cheaper mistake to report
     merged = dict(overrides or {})
     merged.update({k.replace("__", "."): v for k, v in dotted.items()})
-    return SceneEnv(scene=scene, overrides=merged, render_mode=render_mode)
+    return SceneEnv(load_scene(scene, merged), render_mode=render_mode)
 
 
 def _entry_point(scene: str, render_mode: str | None = None, **overrides: Any) -> gym.Env:
     return make(scene, overrides, render_mode=render_mode)
-
-
-def register_bundled() -> list[str]:
-    """Register every bundled scene with gymnasium; returns the ids (idempotent)."""
-    ids = []
-    for name, path in bundled_scenes().items():
-        env_id = scene_id(name)
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point="envkit.registry:_entry_point", kwargs={"scene": str(path)})
-        ids.append(env_id)
-    return ids

@@ -2,7 +2,7 @@
 
 A scene file is plain YAML. `load_scene()` parses it, applies dotted overrides,
 validates it into `SceneSpec` and runs the geometric checks that need the whole
-scene (bins on a table, objects that fit their spawn region, ...). Every problem
+scene (`envkit.checks`: bins on a table, objects that fit their spawn region, ...). Every problem
 becomes one paragraph naming the file, line and field path, collected into one
 `SpecError` so a user fixes them all in one go.
 
@@ -15,12 +15,16 @@ Conventions (metres, radians, panda-gym's world frame: z up, table top at z=0):
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from envkit.hints import suggest
+from envkit.robot import MAX_FINGER_WIDTH
 
 SHAPES: tuple[str, ...] = ("cube", "cylinder", "sphere")
 Shape = Literal["cube", "cylinder", "sphere"]
@@ -49,10 +53,62 @@ def _check_range(value: Range, what: str = "range") -> Range:
     return value
 
 
-def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str:
-    """Ends a sentence: "; did you mean 'x'?" when a candidate is close, else "."."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else "."
+# Reusable checked types: each rule is one validator attached to a type (`Annotated` +
+# `AfterValidator`), so a field states its rule by its type. Messages state the rule and the
+# value; the loader puts the field path and line in front (`objects.spawn.y: range [0.2, -0.2]
+# has low > high; ...`).
+
+
+def _each(ok: Callable[[float], bool], rule: str) -> AfterValidator:
+    """Every component passes `ok`, else "<rule>, got [..]"."""
+
+    def check(v: tuple[float, ...]) -> tuple[float, ...]:
+        if not all(ok(x) for x in v):
+            raise ValueError(f"{rule}, got {list(v)}")
+        return v
+
+    return AfterValidator(check)
+
+
+def _low(ok: Callable[[float], bool], rule: str) -> AfterValidator:
+    """A range's low end passes `ok`, else "<rule>, got [low, high]"."""
+
+    def check(v: Range) -> Range:
+        if not ok(v[0]):
+            raise ValueError(f"{rule}, got [{v[0]}, {v[1]}]")
+        return v
+
+    return AfterValidator(check)
+
+
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _non_negative(x: float) -> bool:
+    return x >= 0
+
+
+#: `[low, high]` with low <= high.
+OrderedRange = Annotated[Range, AfterValidator(_check_range)]
+#: A range of multipliers: ordered, low > 0.
+ScaleRange = Annotated[
+    Range, AfterValidator(partial(_check_range, what="scale")), _low(_positive, "scale must be > 0")
+]
+#: A range of physical quantities that cannot be negative (frictions).
+NonNegativeRange = Annotated[OrderedRange, _low(_non_negative, "must be >= 0")]
+#: A range of mass multipliers: a zero mass would make a body static.
+MassScaleRange = Annotated[
+    NonNegativeRange, _low(_positive, "mass_scale must be > 0 (a zero mass makes a body static)")
+]
+#: Half sizes of a box, all > 0.
+HalfExtents = Annotated[Vec3, _each(_positive, "half_extents must all be > 0")]
+#: A table top's size along x and y, both > 0.
+TableSize = Annotated[Vec2, _each(_positive, "table size must be positive along x and y")]
+#: A block's full size along x, y and z, all > 0.
+BlockSize = Annotated[Vec3, _each(_positive, "size must be > 0 along x, y and z")]
+#: +- half widths of a uniform jitter per axis, all >= 0.
+Jitter = Annotated[Vec3, _each(_non_negative, "jitter amplitudes must be >= 0 (they are +- half widths)")]
 
 
 class Strict(BaseModel):
@@ -77,6 +133,33 @@ class Strict(BaseModel):
                         f"unknown key '{key}'{suggest(str(key), known)} Valid keys here: {', '.join(known)}"
                     )
         return data
+
+
+# ----------------------------------------------------------------------------- backend options
+
+#: Marks a field that only the pybullet backend reads (in the field's JSON schema).
+PYBULLET_OPTION: dict[str, Any] = {"backend_option": "pybullet"}
+
+
+def backend_options(model: type[BaseModel] | None = None, prefix: str = "") -> dict[str, str]:
+    """Dotted path -> backend of every field only one backend reads (`robot.visual` -> pybullet)."""
+    model = SceneSpec if model is None else model
+    found: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and "backend_option" in extra:
+            found[path] = str(extra["backend_option"])
+        for arg in _model_types(info.annotation):
+            found.update(backend_options(arg, f"{path}."))
+    return found
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    """The spec models an annotation holds (`CameraSpec | None` -> [CameraSpec])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _model_types(arg)]
 
 
 # ----------------------------------------------------------------------------- physics & robot
@@ -114,7 +197,8 @@ class RobotSpec(Strict):
     )
     visual: Literal["auto", "full", "simple", "boxes"] = Field(
         "auto",
-        description="robot meshes drawn in images: full (panda-gym's ~102k faces: ~30 ms per camera frame), "
+        json_schema_extra=PYBULLET_OPTION,
+        description="pybullet backend option. Robot meshes drawn in images: full (panda-gym's ~102k faces: ~30 ms per camera frame), "
         "simple (its collision meshes, ~3.4k faces), boxes (arm links as boxes, hand and fingers as collision "
         "meshes: the fastest); auto = boxes when the observation has a camera, else full. Physics is identical.",
     )
@@ -137,18 +221,11 @@ class TableSpec(Strict):
     """A table: a box from the floor up to `top`."""
 
     name: Name = "table"
-    size: Vec2 = Field((0.8, 0.8), description="top size along x and y")
+    size: TableSize = Field((0.8, 0.8), description="top size along x and y")
     center: Vec2 = Field((-0.3, 0.0), description="centre of the top, (x, y)")
     top: float = Field(0.0, description="z of the table top")
     color: RGBA = (0.95, 0.95, 0.95, 1.0)
     lateral_friction: float | None = Field(None, ge=0.0)
-
-    @field_validator("size")
-    @classmethod
-    def _positive(cls, v: Vec2) -> Vec2:
-        if min(v) <= 0:
-            raise ValueError(f"table size must be positive along x and y, got {list(v)}")
-        return v
 
 
 class BinSpec(Strict):
@@ -156,7 +233,7 @@ class BinSpec(Strict):
 
     name: Name
     position: Vec3 = Field(description="centre of the bin box")
-    half_extents: Vec3
+    half_extents: HalfExtents
     color: RGBA = (0.5, 0.5, 0.5, 0.4)
     accepts: list[Shape] = Field(
         default_factory=list, description="shapes this bin is correct for; empty = every shape"
@@ -165,29 +242,15 @@ class BinSpec(Strict):
         "remove", description="remove: the object disappears and scores once; event: it scores once and stays"
     )
 
-    @field_validator("half_extents")
-    @classmethod
-    def _positive(cls, v: Vec3) -> Vec3:
-        if min(v) <= 0:
-            raise ValueError(f"half_extents must all be > 0, got {list(v)}")
-        return v
-
 
 class ObstacleSpec(Strict):
     """A static box, e.g. Task B's blocker bar."""
 
     name: Name
     position: Vec3
-    half_extents: Vec3
+    half_extents: HalfExtents
     yaw: float = Field(0.0, description="rotation about z, radians")
     color: RGBA = (0.0, 0.0, 0.0, 1.0)
-
-    @field_validator("half_extents")
-    @classmethod
-    def _positive(cls, v: Vec3) -> Vec3:
-        if min(v) <= 0:
-            raise ValueError(f"half_extents must all be > 0, got {list(v)}")
-        return v
 
 
 # ----------------------------------------------------------------------------- tool & fixtures
@@ -204,7 +267,7 @@ class ToolSpec(Strict):
 
     name: Name = Field("tool", description="body name for collision rules and colour randomisation")
     shape: Literal["cube", "cylinder"] = Field("cube", description="a square prism or a round peg")
-    half_extents: Vec3 = Field(
+    half_extents: HalfExtents = Field(
         (0.0125, 0.0125, 0.04),
         description="half sizes (x, y, length/2); for a cylinder (radius, radius, length/2)",
     )
@@ -217,15 +280,14 @@ class ToolSpec(Strict):
     @model_validator(mode="after")
     def _geometry(self) -> ToolSpec:
         hx, hy, hz = self.half_extents
-        if min(self.half_extents) <= 0:
-            raise ValueError(f"half_extents must all be > 0, got {list(self.half_extents)}")
         if self.shape == "cylinder" and hx != hy:
             raise ValueError(
                 f"a cylinder tool needs half_extents [r, r, h] with equal radii, got {list(self.half_extents)}"
             )
-        if 2 * max(hx, hy) > 0.08:
+        if 2 * max(hx, hy) > MAX_FINGER_WIDTH:
             raise ValueError(
-                f"the tool is {2 * max(hx, hy):.3g} m wide but the Panda's fingers open to 0.08 m; make it narrower"
+                f"the tool is {2 * max(hx, hy):.3g} m wide but the Panda's fingers open to {MAX_FINGER_WIDTH:g} m; "
+                "make it narrower"
             )
         if self.grip >= 2 * hz:
             raise ValueError(f"grip {self.grip} must be shorter than the tool's length {2 * hz:.3g} m")
@@ -245,13 +307,8 @@ class ToolSpec(Strict):
 class XYRangeSpec(Strict):
     """Uniform offsets along x and y drawn at each reset."""
 
-    x: Range = (0.0, 0.0)
-    y: Range = (0.0, 0.0)
-
-    @field_validator("x", "y")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        return _check_range(v)
+    x: OrderedRange = (0.0, 0.0)
+    y: OrderedRange = (0.0, 0.0)
 
 
 class HoleSpec(Strict):
@@ -276,17 +333,10 @@ class FixtureSpec(Strict):
     table: Name | None = Field(None, description="table it stands on; default: the first table")
     position: Vec2 = Field((0.0, 0.0), description="nominal centre (x, y) on the table")
     range: XYRangeSpec = Field(default_factory=XYRangeSpec, description="uniform offsets drawn at each reset")
-    size: Vec3 = Field((0.12, 0.12, 0.05), description="outer full size (x, y, z) of the block")
+    size: BlockSize = Field((0.12, 0.12, 0.05), description="outer full size (x, y, z) of the block")
     hole: HoleSpec = Field(default_factory=HoleSpec)
     color: RGBA = (0.2, 0.35, 0.8, 1.0)
     lateral_friction: float | None = Field(None, ge=0.0)
-
-    @field_validator("size")
-    @classmethod
-    def _positive(cls, v: Vec3) -> Vec3:
-        if min(v) <= 0:
-            raise ValueError(f"size must be > 0 along x, y and z, got {list(v)}")
-        return v
 
 
 # ----------------------------------------------------------------------------- objects
@@ -296,15 +346,7 @@ class SizeSpec(Strict):
     """Object size: each half-dimension is `base` times an independent U(scale) draw."""
 
     base: float = Field(0.025, gt=0.0, le=0.5, description="nominal half size (m); radius for spheres")
-    scale: Range = Field((0.5, 1.5), description="per-dimension multiplier range")
-
-    @field_validator("scale")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        _check_range(v, "scale")
-        if v[0] <= 0:
-            raise ValueError(f"scale must be > 0, got [{v[0]}, {v[1]}]")
-        return v
+    scale: ScaleRange = Field((0.5, 1.5), description="per-dimension multiplier range")
 
 
 class MassSpec(Strict):
@@ -336,16 +378,11 @@ class SpawnSpec(Strict):
     """Where object centres are drawn at reset, uniformly, without overlap."""
 
     table: Name | None = Field(None, description="table the objects rest on; default: the first table")
-    x: Range = Field((-0.06, 0.06), description="range of object-centre x (world frame)")
-    y: Range = Field((-0.2, 0.2), description="range of object-centre y (world frame)")
-    yaw: Range = Field((0.0, 0.0), description="range of rotation about z, radians")
+    x: OrderedRange = Field((-0.06, 0.06), description="range of object-centre x (world frame)")
+    y: OrderedRange = Field((-0.2, 0.2), description="range of object-centre y (world frame)")
+    yaw: OrderedRange = Field((0.0, 0.0), description="range of rotation about z, radians")
     min_gap: float = Field(0.005, ge=0.0, description="minimum clearance between objects' footprints")
     max_tries: int = Field(200, ge=1, le=100000, description="placement attempts before giving up")
-
-    @field_validator("x", "y", "yaw")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        return _check_range(v)
 
 
 class ObjectItem(Strict):
@@ -383,14 +420,9 @@ class ObjectsSpec(Strict):
 class GoalRangeSpec(Strict):
     """Uniform offsets added to the nominal goal at each reset."""
 
-    x: Range = (0.0, 0.0)
-    y: Range = (0.0, 0.0)
-    z: Range = (0.0, 0.0)
-
-    @field_validator("x", "y", "z")
-    @classmethod
-    def _range(cls, v: Range) -> Range:
-        return _check_range(v)
+    x: OrderedRange = (0.0, 0.0)
+    y: OrderedRange = (0.0, 0.0)
+    z: OrderedRange = (0.0, 0.0)
 
 
 class GoalSpec(Strict):
@@ -462,47 +494,25 @@ class ColorRandomization(Strict):
 class ObjectDynamicsRandomization(Strict):
     """Per-object physical properties drawn at each reset (one draw per object, in order)."""
 
-    mass_scale: Range | None = Field(None, description="multiplies each object's mass by U(low, high)")
-    lateral_friction: Range | None = Field(None, description="each object's lateral friction ~ U(low, high)")
-    spinning_friction: Range | None = Field(
+    mass_scale: MassScaleRange | None = Field(
+        None, description="multiplies each object's mass by U(low, high)"
+    )
+    lateral_friction: NonNegativeRange | None = Field(
+        None, description="each object's lateral friction ~ U(low, high)"
+    )
+    spinning_friction: NonNegativeRange | None = Field(
         None, description="each object's spinning friction ~ U(low, high)"
     )
-
-    @field_validator("mass_scale", "lateral_friction", "spinning_friction")
-    @classmethod
-    def _range(cls, v: Range | None) -> Range | None:
-        if v is None:
-            return v
-        _check_range(v)
-        if v[0] < 0:
-            raise ValueError(f"must be >= 0, got [{v[0]}, {v[1]}]")
-        return v
-
-    @field_validator("mass_scale")
-    @classmethod
-    def _positive_mass(cls, v: Range | None) -> Range | None:
-        if v is not None and v[0] <= 0:
-            raise ValueError(
-                f"mass_scale must be > 0 (a zero mass makes a body static), got [{v[0]}, {v[1]}]"
-            )
-        return v
 
 
 class CameraJitter(Strict):
     """Camera pose jitter drawn at each reset: uniform in [-j, +j] per axis (sim-to-real robustness)."""
 
-    position: Vec3 = Field(
+    position: Jitter = Field(
         (0.0, 0.0, 0.0), description="+- metres added to the camera position (hand: offset)"
     )
-    target: Vec3 = Field((0.0, 0.0, 0.0), description="+- metres added to the looked-at point")
+    target: Jitter = Field((0.0, 0.0, 0.0), description="+- metres added to the looked-at point")
     fov: float = Field(0.0, ge=0.0, lt=30.0, description="+- degrees added to the field of view")
-
-    @field_validator("position", "target")
-    @classmethod
-    def _non_negative(cls, v: Vec3) -> Vec3:
-        if min(v) < 0:
-            raise ValueError(f"jitter amplitudes must be >= 0 (they are +- half widths), got {list(v)}")
-        return v
 
     @property
     def active(self) -> bool:
@@ -599,7 +609,8 @@ class CameraSpec(Strict):
     far: float = Field(5.0, gt=0.0, description="far clipping distance (m)")
     renderer: Literal["tiny", "egl"] = Field(
         "tiny",
-        description="tiny: pybullet's CPU rasteriser (always available); egl: pybullet's eglRenderer plugin "
+        json_schema_extra=PYBULLET_OPTION,
+        description="pybullet backend option. tiny: pybullet's CPU rasteriser (always available); egl: pybullet's eglRenderer plugin "
         "(GPU, or Mesa's software rasteriser; falls back to tiny with a warning if it cannot load)",
     )
 
@@ -723,11 +734,23 @@ class RenderSpec(Strict):
 
 
 class SceneSpec(Strict):
-    """A whole scene: everything `envkit.make` needs to build an environment."""
+    """A whole scene: everything `envkit.make` needs to build an environment.
+
+    Backend options: every field describes the scene in engine-neutral terms except
+    `backend` and the options of the backend it names, which only that backend reads
+    (`backend_options()` lists them; each is marked `backend_option` in the JSON schema).
+    For pybullet: `robot.visual` (which Panda meshes images draw: full, simple, boxes)
+    and `observation.camera.renderer` (tiny or egl). They stay where a scene file has
+    always had them, so no YAML changes; another backend would ignore them and add its own.
+    """
 
     name: str = "scene"
     description: str = ""
-    backend: Literal["pybullet"] = Field("pybullet", description="physics backend")
+    backend: Literal["pybullet"] = Field(
+        "pybullet",
+        description="physics backend; its options: see backend_options() (pybullet: robot.visual, "
+        "observation.camera.renderer)",
+    )
     physics: PhysicsSpec = Field(default_factory=PhysicsSpec)
     robot: RobotSpec = Field(default_factory=RobotSpec)
     floor: FloorSpec = Field(default_factory=FloorSpec)
@@ -799,7 +822,7 @@ class SceneSpec(Strict):
         raise KeyError(name)
 
 
-# ----------------------------------------------------------------------------- whole-scene checks
+# ----------------------------------------------------------------------------- geometry helpers
 
 
 def max_half_extent(spec: SceneSpec) -> float:
@@ -818,206 +841,3 @@ def footprint_radius(shape: str, half_extents: tuple[float, float, float] | list
     if shape == "cube":
         return math.hypot(hx, hy)
     return max(hx, hy)
-
-
-def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
-    """Geometric and cross-reference checks; returns (field path, message) pairs."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-
-    # unique names
-    seen: dict[str, str] = {}
-    groups = [("tables", [t.name for t in spec.tables]), ("bins", [b.name for b in spec.bins])]
-    groups.append(("obstacles", [o.name for o in spec.obstacles]))
-    groups.append(("objects.items", [it.name for it in spec.objects.items if it.name]))
-    groups.append(("fixtures", [f.name for f in spec.fixtures]))
-    if spec.tool is not None:
-        groups.append(("tool", [spec.tool.name]))
-    for where, names in groups:
-        for i, n in enumerate(names):
-            loc: tuple[str | int, ...] = (where, "name") if where == "tool" else (where, i, "name")
-            if n in ("floor", "robot", "objects", "goal"):
-                problems.append((loc, f"'{n}' is a reserved body name; choose another name"))
-            elif n in seen:
-                problems.append((loc, f"name '{n}' is already used by {seen[n]}; names must be unique"))
-            else:
-                seen[n] = f"{where}[{i}]"
-
-    if not spec.tables:
-        problems.append((("tables",), "a scene needs at least one table (the robot works on it)"))
-        return problems
-
-    def on_table(x: float, y: float, hx: float, hy: float) -> TableSpec | None:
-        for t in spec.tables:
-            x0, x1 = t.center[0] - t.size[0] / 2, t.center[0] + t.size[0] / 2
-            y0, y1 = t.center[1] - t.size[1] / 2, t.center[1] + t.size[1] / 2
-            if x - hx >= x0 - 1e-9 and x + hx <= x1 + 1e-9 and y - hy >= y0 - 1e-9 and y + hy <= y1 + 1e-9:
-                return t
-        return None
-
-    def table_extents() -> str:
-        return "; ".join(
-            f"'{t.name}' spans x [{t.center[0] - t.size[0] / 2:.3g}, {t.center[0] + t.size[0] / 2:.3g}], "
-            f"y [{t.center[1] - t.size[1] / 2:.3g}, {t.center[1] + t.size[1] / 2:.3g}]"
-            for t in spec.tables
-        )
-
-    for i, b in enumerate(spec.bins):
-        (x, y, _), (hx, hy, _) = b.position, b.half_extents
-        if on_table(x, y, hx, hy) is None:
-            problems.append(
-                (
-                    ("bins", i, "position"),
-                    f"bin '{b.name}' (x {x - hx:.3g}..{x + hx:.3g}, y {y - hy:.3g}..{y + hy:.3g}) extends "
-                    f"outside every table ({table_extents()}). Move the bin, shrink it, or enlarge a table.",
-                )
-            )
-
-    # objects: spawn region on its table, objects fit, non-overlap feasible
-    o = spec.objects
-    n = o.n
-    if o.items and o.count not in (0, len(o.items)):
-        problems.append(
-            (
-                ("objects", "count"),
-                f"count is {o.count} but {len(o.items)} items are listed; drop count or make them agree",
-            )
-        )
-    if n > 0:
-        try:
-            table = spec.table(o.spawn.table)
-        except KeyError:
-            names = [t.name for t in spec.tables]
-            problems.append(
-                (
-                    ("objects", "spawn", "table"),
-                    f"unknown table '{o.spawn.table}'{suggest(o.spawn.table or '', names)} Tables: {', '.join(names)}",
-                )
-            )
-            table = None
-        h = max_half_extent(spec)
-        (x0, x1), (y0, y1) = o.spawn.x, o.spawn.y
-        if table is not None:
-            tx0, tx1 = table.center[0] - table.size[0] / 2, table.center[0] + table.size[0] / 2
-            ty0, ty1 = table.center[1] - table.size[1] / 2, table.center[1] + table.size[1] / 2
-            if x0 - h < tx0 - 1e-9 or x1 + h > tx1 + 1e-9 or y0 - h < ty0 - 1e-9 or y1 + h > ty1 + 1e-9:
-                problems.append(
-                    (
-                        ("objects", "spawn"),
-                        f"objects spawned with centres in x [{x0}, {x1}], y [{y0}, {y1}] and half size up to "
-                        f"{h:.3g} can overhang table '{table.name}' (x [{tx0:.3g}, {tx1:.3g}], "
-                        f"y [{ty0:.3g}, {ty1:.3g}]). Shrink the spawn region or the objects.",
-                    )
-                )
-        # a conservative area test: N bounding squares must fit in the region they can occupy
-        r = math.hypot(h, h) + o.spawn.min_gap / 2
-        region_area = (x1 - x0 + 2 * r) * (y1 - y0 + 2 * r)
-        need = n * (2 * r) ** 2
-        if n > 1 and need > region_area:
-            problems.append(
-                (
-                    ("objects", "spawn"),
-                    f"{n} objects of half size up to {h:.3g} (footprint {2 * r:.3g} m incl. min_gap) cannot be "
-                    f"placed without overlap in a region of {x1 - x0 + 2 * r:.3g} x {y1 - y0 + 2 * r:.3g} m. "
-                    "Enlarge spawn.x/spawn.y, reduce objects.count or size.base/scale.",
-                )
-            )
-        for i, item in enumerate(o.items):
-            if item.half_extents is not None and min(item.half_extents) <= 0:
-                problems.append(((("objects", "items", i, "half_extents")), "half_extents must all be > 0"))
-            if item.position is not None:
-                px, py = item.position
-                if not (x0 <= px <= x1 and y0 <= py <= y1) and table is not None:
-                    hh = max(item.half_extents) if item.half_extents else h
-                    if on_table(px, py, hh, hh) is None:
-                        problems.append(
-                            (
-                                ("objects", "items", i, "position"),
-                                f"position {list(item.position)} is not on any table ({table_extents()})",
-                            )
-                        )
-
-    # tool & fixtures
-    if spec.tool is not None and spec.robot.gripper:
-        problems.append(
-            (
-                ("robot", "gripper"),
-                f"the tool '{spec.tool.name}' is welded to the hand, so the fingers cannot open: set "
-                "robot.gripper: false (they then hold the tool)",
-            )
-        )
-    from envkit.fixtures import check_fixtures
-
-    problems += check_fixtures(spec)
-
-    # goal
-    if spec.goal is not None and spec.goal.fixture is not None:
-        names = [f.name for f in spec.fixtures]
-        if spec.goal.fixture not in names:
-            problems.append(
-                (
-                    ("goal", "fixture"),
-                    f"unknown fixture '{spec.goal.fixture}'{suggest(spec.goal.fixture, names)} "
-                    f"Fixtures: {', '.join(names) or 'none (add a fixtures section)'}",
-                )
-            )
-    if spec.goal is not None and spec.goal.achieved == "tool_tip" and spec.tool is None:
-        problems.append(
-            (("goal", "achieved"), "'tool_tip' needs a `tool` section (a tool welded to the hand)")
-        )
-    if spec.goal is not None:
-        idx = spec.goal.achieved_object
-        if idx is not None and idx >= n:
-            problems.append(
-                (
-                    ("goal", "achieved"),
-                    f"'{spec.goal.achieved}' refers to object {idx} but the scene has {n} object(s) "
-                    "(indices start at 0)",
-                )
-            )
-    mode = spec.success_mode
-    if mode == "goal_reached" and spec.goal is None:
-        problems.append((("episode", "success"), "success 'goal_reached' needs a goal section"))
-    if mode == "all_sorted" and (not spec.bins or n == 0):
-        problems.append((("episode", "success"), "success 'all_sorted' needs bins and at least one object"))
-    if spec.episode.terminate_on.success and mode == "none":
-        problems.append(
-            (
-                ("episode", "terminate_on", "success"),
-                "terminating on success needs a success condition: add a goal or bins, or set episode.success",
-            )
-        )
-    if spec.episode.terminate_on.goal_distance_above is not None and spec.goal is None:
-        problems.append(
-            (("episode", "terminate_on", "goal_distance_above"), "goal_distance_above needs a goal section")
-        )
-
-    bodies = spec.body_names()
-    for i, pair in enumerate(spec.episode.terminate_on.collisions):
-        for j, name in enumerate(pair):
-            if name not in bodies:
-                problems.append(
-                    (
-                        ("episode", "terminate_on", "collisions", i, j),
-                        f"unknown body '{name}'{suggest(name, bodies)} Known bodies: {', '.join(bodies)}",
-                    )
-                )
-    colorable = [b for b in bodies if b not in ("robot", "objects")]
-    for i, c in enumerate(spec.randomize.colors):
-        if c.body not in colorable:
-            problems.append(
-                (
-                    ("randomize", "colors", i, "body"),
-                    f"unknown body '{c.body}'{suggest(c.body, colorable)} Bodies with a colour: {', '.join(colorable)}",
-                )
-            )
-
-    cam = spec.observation.camera_spec
-    if cam is not None and cam.mount == "hand" and cam.position is None:
-        problems.append(
-            (
-                ("observation", "camera", "position"),
-                "a hand camera needs `position` (and optionally `target`) in the end-effector frame, e.g. "
-                "position: [0.05, 0.0, -0.02] (z points out of the fingers)",
-            )
-        )
-    return problems

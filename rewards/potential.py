@@ -12,7 +12,9 @@ In a scene:
       - {term: potential, weight: -10, params: {phi: ee_object_distance, gamma: 0.99}}
 
 `phi` names a state function exactly as a reward term is named (a registered term
-or "module:function"); `phi_params` are passed to it. The weight multiplies F, so
+or "module:function"); `phi_params` are passed to it. Terms declare at registration
+whether they are functions of the state (`register(state_function=...)`); `envkit
+lint` warns about a phi declared not to be one. The weight multiplies F, so
 weight -10 with phi = ee_object_distance is the same as the potential
 -10 * distance: approaching the nearest object pays, moving away costs. Because
 terms return magnitudes and weights carry the sign, write the potential you want
@@ -28,26 +30,12 @@ would hand it a spurious bonus or penalty for running out of time.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envkit.context import StepContext
-from rewards.registry import RewardTerm, check_params, register, resolve
+from rewards.registry import LintProfile, RewardTerm, check_params, register, resolve
 
-#: Built-in terms that are not functions of the state alone (they read this step's
-#: events, the action or the previous step): as a potential they void the guarantee.
-NOT_STATE_FUNCTIONS = frozenset(
-    {
-        "object_on_floor",
-        "object_in_bin",
-        "object_in_correct_bin",
-        "object_in_wrong_bin",
-        "success_bonus",
-        "collision",
-        "action_l2",
-        "distance_progress",
-        "time_penalty",
-    }
-)
+if TYPE_CHECKING:
+    from envkit.context import StepContext
 
 
 def _resolve_phi(phi: str) -> Any:
@@ -60,7 +48,7 @@ def _resolve_phi(phi: str) -> Any:
     return obj
 
 
-@register("potential")
+@register("potential", state_function=False, profile=LintProfile.of("potential"))
 class Potential(RewardTerm):
     """gamma * phi(s') - phi(s), with phi(terminal) = 0: shaping that keeps the optimal policy.
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from envkit.errors import SpecError
+from envkit.hints import suggest
+
 PRESETS: dict[str, list[dict[str, Any]]] = {
     # Task B, design v1: -1 per step, -10 floor, +25 any bin, +100 correct bin
     "sort_v1": [
@@ -69,9 +72,6 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
 def get_preset(name: str) -> list[dict[str, Any]]:
     """The term list of a preset (a copy), or a clear error listing the presets."""
     if name not in PRESETS:
-        from envkit.errors import SpecError
-        from envkit.spec import suggest
-
         raise SpecError(
             f"unknown reward preset '{name}'{suggest(name, sorted(PRESETS))} Presets: {', '.join(sorted(PRESETS))}"
         )

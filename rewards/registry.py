@@ -19,10 +19,13 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from envkit.context import StepContext
+from envkit.hints import suggest
+
+if TYPE_CHECKING:
+    from envkit.context import StepContext
 
 TermFn = Callable[..., float]
 
@@ -70,17 +73,59 @@ def not_a_term(obj: Any) -> str | None:
 ParamCheck = Callable[[dict[str, Any]], list[str]]
 
 
-def register(
-    name: str | None = None, *, requires: tuple[str, ...] = (), check: ParamCheck | None = None
-) -> Callable[[Any], Any]:
-    """Register a term under `name` (default: the function's name).
+@dataclass(frozen=True)
+class LintProfile:
+    """What a term pays, as plain data for the reward lint (`envkit.analysis.profiles` reads it).
 
-    `requires` lists scene features the term needs ('goal', 'bins', 'objects',
-    'collisions'); `envkit lint` reports terms that cannot fire in a scene.
-    `check` validates param values when the scene loads (e.g. `positive("std")`), so
-    a value the term cannot use fails `envkit validate` instead of the first step; it
-    becomes the term's `check_spec_params`, which a class may also define itself.
+    `kind` names one of the lint's term models and `params` configure it; the terms
+    never import the analysis. The models (see envkit/analysis/profiles.py):
+
+    - `per_step` (`value`): the same value every step (time_penalty);
+    - `event` (`outcomes`: outcome -> value per occurrence, `count`: "objects" or a
+      number of occurrences per episode, `what`): paid when an outcome happens;
+      outcomes are 'correct_bin', 'wrong_bin', 'floor', 'collision', 'success';
+    - `success` (`once_param`): paid on success, once or every success step;
+    - `progress`: goal progress that telescopes over an episode (distance_progress);
+    - `distance` (`to`: "goal" or "object", `kernel`: "linear" or "tanh",
+      `std_param`, `default_std`, `what`): a dense function of a distance;
+    - `lifted`: per object held up; `action_norm`: the squared action norm;
+    - `potential`: gamma * phi(s') - phi(s), modelled through its phi.
     """
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, kind: str, **params: Any) -> LintProfile:
+        """`LintProfile.of("event", outcomes={"floor": 1.0}, count="objects")`."""
+        return cls(kind, params)
+
+
+def register(
+    name: str | None = None,
+    *,
+    requires: tuple[str, ...] = (),
+    state_function: bool | None = None,
+    profile: LintProfile | None = None,
+    check: ParamCheck | None = None,
+) -> Callable[[Any], Any]:
+    """Register a term under `name` (default: the function's name), with what the analysis needs to know.
+
+    Everything about a term is declared here, once:
+    - `requires` lists scene features the term needs ('goal', 'bins', 'objects',
+      'collisions'); `envkit lint` reports terms that cannot fire in a scene.
+    - `state_function`: True when the value depends on the current state alone (a
+      valid potential for `potential`), False when it reads the step's events, the
+      action or the previous step (the lint warns when one is used as phi); None: not
+      said.
+    - `profile`: what the term pays, for the lint (`LintProfile`); without one the
+      lint reports the term as not analysed.
+    - `check` validates param values when the scene loads (e.g. `positive("std")`), so
+      a value the term cannot use fails `envkit validate` instead of the first step; it
+      becomes the term's `check_spec_params`, which a class may also define itself.
+    """
+    if profile is not None and not isinstance(profile, LintProfile):
+        raise TypeError(f"register(profile=...) takes a rewards.LintProfile, got {type(profile).__name__}")
 
     def deco(obj: Any) -> Any:
         key = name or obj.__name__
@@ -90,6 +135,8 @@ def register(
         if key in REGISTRY and REGISTRY[key] is not obj:
             raise ValueError(f"reward term '{key}' is already registered")
         obj.requires = tuple(requires)
+        obj.state_function = state_function
+        obj.profile = profile
         if check is not None:
             obj.check_spec_params = _named_check(key, check)
         REGISTRY[key] = obj
@@ -132,11 +179,6 @@ def positive(*names: str) -> ParamCheck:
     return check
 
 
-def _ensure_builtins() -> None:
-    import rewards.potential  # noqa: F401  (registers the potential-shaping wrapper)
-    import rewards.terms  # noqa: F401  (registers the built-in terms)
-
-
 def resolve(term: str) -> Any:
     """A registered name or a `module:attribute` reference -> the term function/class.
 
@@ -151,7 +193,6 @@ def resolve(term: str) -> Any:
 
 
 def _lookup(term: str) -> Any:
-    _ensure_builtins()
     if term in REGISTRY:
         return REGISTRY[term]
     if ":" in term:
@@ -167,8 +208,6 @@ def _lookup(term: str) -> Any:
         if obj is None or not callable(obj):
             raise LookupError(f"module '{module_name}' has no callable '{attr}' for reward term '{term}'")
         return obj
-    from envkit.spec import suggest
-
     known = sorted(REGISTRY)
     raise LookupError(
         f"unknown reward term '{term}'{suggest(term, known)} Known terms: {', '.join(known)}; "
@@ -198,8 +237,6 @@ def check_params(term: str, obj: Any, params: dict[str, Any]) -> list[str]:
         )
         or "no parameters"
     )
-    from envkit.spec import suggest
-
     for key in params:
         if key not in names and not has_var_kw:
             problems.append(
@@ -300,8 +337,6 @@ def check_reward_spec(spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     reward = spec.reward
     if reward.preset is not None and reward.preset not in PRESETS:
-        from envkit.spec import suggest
-
         problems.append(
             (
                 ("reward", "preset"),

@@ -15,49 +15,79 @@
 | action_l2 | squared norm of the action | negative |
 | ee_object_distance | distance from the end effector to the nearest remaining object | negative |
 | object_lifted | objects whose bottom is `height` above their table | positive |
+
+Each registration states everything the analysis needs about its term: the scene
+features it `requires`, whether it is a `state_function` (a valid potential), and its
+lint `profile` (plain data the lint interprets). A new term is its function and its
+`@register(...)`: nothing else to edit.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envkit.context import StepContext
-from rewards.registry import positive, register
+from rewards.registry import LintProfile, positive, register
+
+if TYPE_CHECKING:
+    from envkit.context import StepContext
 
 
-@register()
+@register(state_function=False, profile=LintProfile.of("per_step", value=1.0))
 def time_penalty(ctx: StepContext) -> float:
     """1 per step: with a negative weight, finishing sooner pays."""
     return 1.0
 
 
-@register(requires=("objects",))
+@register(
+    requires=("objects",),
+    state_function=False,
+    profile=LintProfile.of("event", outcomes={"floor": 1.0}, count="objects", what="object on the floor"),
+)
 def object_on_floor(ctx: StepContext) -> float:
     """Objects that touched the floor this step (each object fires once)."""
     return float(len(ctx.events.on_floor))
 
 
-@register(requires=("bins", "objects"))
+@register(
+    requires=("bins", "objects"),
+    state_function=False,
+    profile=LintProfile.of(
+        "event", outcomes={"correct_bin": 1.0, "wrong_bin": 1.0}, count="objects", what="object in any bin"
+    ),
+)
 def object_in_bin(ctx: StepContext) -> float:
     """Objects that reached any bin this step, right or wrong (Task B's 'reaches a bin')."""
     return float(len(ctx.events.in_bin))
 
 
-@register(requires=("bins", "objects"))
+@register(
+    requires=("bins", "objects"),
+    state_function=False,
+    profile=LintProfile.of(
+        "event", outcomes={"correct_bin": 1.0}, count="objects", what="object in its correct bin"
+    ),
+)
 def object_in_correct_bin(ctx: StepContext) -> float:
     """Objects that reached a bin accepting their shape this step."""
     return float(ctx.events.n_correct)
 
 
-@register(requires=("bins", "objects"))
+@register(
+    requires=("bins", "objects"),
+    state_function=False,
+    profile=LintProfile.of(
+        "event", outcomes={"wrong_bin": 1.0}, count="objects", what="object in a wrong bin"
+    ),
+)
 def object_in_wrong_bin(ctx: StepContext) -> float:
     """Objects that reached a bin not accepting their shape this step."""
     return float(ctx.events.n_wrong)
 
 
-@register(requires=("goal",))
+@register(requires=("goal",), state_function=False, profile=LintProfile.of("progress"))
 def distance_progress(ctx: StepContext) -> float:
     """Task A's dense reward: progress towards the goal normalised by the distance at reset.
 
@@ -70,13 +100,22 @@ def distance_progress(ctx: StepContext) -> float:
     return (ctx.prev_goal_distance - ctx.goal_distance) / d0
 
 
-@register(requires=("goal",))
+@register(
+    requires=("goal",),
+    state_function=True,
+    profile=LintProfile.of("distance", to="goal", kernel="linear", what="distance"),
+)
 def goal_distance(ctx: StepContext) -> float:
     """Euclidean distance from the achieved point to the goal (panda-gym's dense reward with weight -1)."""
     return 0.0 if ctx.goal_distance is None else ctx.goal_distance
 
 
-@register(requires=("goal",), check=positive("std"))
+@register(
+    requires=("goal",),
+    state_function=True,
+    profile=LintProfile.of("distance", to="goal", kernel="tanh", std_param="std", default_std=0.1),
+    check=positive("std"),
+)
 def goal_distance_tanh(ctx: StepContext, std: float = 0.1) -> float:
     """1 - tanh(d / std): near 1 at the goal, near 0 far away; `std` sets the reach of the gradient."""
     if ctx.goal_distance is None:
@@ -86,19 +125,25 @@ def goal_distance_tanh(ctx: StepContext, std: float = 0.1) -> float:
     return 1.0 - math.tanh(ctx.goal_distance / std)
 
 
-@register()
+@register(state_function=False, profile=LintProfile.of("success", once_param="once"))
 def success_bonus(ctx: StepContext, once: bool = True) -> float:
     """1 when success is reached; with once=True only on the first success step of the episode."""
     return 1.0 if (ctx.first_success if once else ctx.success) else 0.0
 
 
-@register(requires=("collisions",))
+@register(
+    requires=("collisions",),
+    state_function=False,
+    profile=LintProfile.of(
+        "event", outcomes={"collision": 1.0}, count=1, what="collision (it ends the episode)"
+    ),
+)
 def collision(ctx: StepContext) -> float:
     """1 when any pair listed in episode.terminate_on.collisions touches."""
     return 1.0 if ctx.collision else 0.0
 
 
-@register()
+@register(state_function=False, profile=LintProfile.of("action_norm"))
 def action_l2(ctx: StepContext) -> float:
     """Squared action norm: discourages jerky, maximal actions."""
     if ctx.action is None:
@@ -106,7 +151,11 @@ def action_l2(ctx: StepContext) -> float:
     return float(np.dot(ctx.action, ctx.action))
 
 
-@register(requires=("objects",))
+@register(
+    requires=("objects",),
+    state_function=True,
+    profile=LintProfile.of("distance", to="object", kernel="linear", what="hand-object distance"),
+)
 def ee_object_distance(ctx: StepContext) -> float:
     """Distance from the end effector to the nearest object still in play (0 when none is left)."""
     s = ctx.state
@@ -116,7 +165,7 @@ def ee_object_distance(ctx: StepContext) -> float:
     return float(d.min())
 
 
-@register(requires=("objects",))
+@register(requires=("objects",), state_function=True, profile=LintProfile.of("lifted"))
 def object_lifted(ctx: StepContext, height: float = 0.04) -> float:
     """Objects still in play whose bottom is at least `height` above their table top."""
     s = ctx.state

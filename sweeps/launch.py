@@ -74,10 +74,10 @@ def plan(overrides: list[str]) -> Plan:
 
 def explain(exc: Exception) -> str:
     """Hydra's composition error as one paragraph, with a did-you-mean for a mistyped key."""
-    import difflib
-
     from hydra import compose
     from omegaconf import DictConfig, OmegaConf
+
+    from envkit.hints import closest
 
     text = " ".join(str(exc).split())
     text = text.split(" Config search path:")[0]  # Hydra's search path listing is noise here
@@ -91,7 +91,7 @@ def explain(exc: Exception) -> str:
             node = None
         if isinstance(node, DictConfig):
             keys = [str(k) for k in node.keys()]
-            close = difflib.get_close_matches(leaf, keys, n=1, cutoff=0.6)
+            close = closest(leaf, keys)
             hint = f" Did you mean '{(parent + '.') if parent else ''}{close[0]}'?" if close else ""
             where = f"the {parent} section" if parent else "the trial config"
             return (f"'{key}' is not a setting of the sweep: {where} has no key '{leaf}'.{hint} "
@@ -142,7 +142,7 @@ def ablation_overrides(design: str, conf: Path) -> list[str]:
     """Write the ablation grid of `design` as reward options in `<conf>/reward/`, add `conf` to
     Hydra's search path and sweep every option (listed by name, so the grid is the same
     whatever else the search path holds)."""
-    from rewards.ablation import ablation_designs, write_options
+    from envkit.analysis.ablation import ablation_designs, write_options
 
     designs = ablation_designs(design)
     conf = conf.resolve()

@@ -3,56 +3,20 @@
 Everything random (object shapes, sizes, poses, colours, goals) is drawn by the
 environment from its own seeded generator and handed to the backend as plain
 values, so a backend is deterministic plumbing and the same seed gives the same
-scene on any backend. Nothing outside `envkit.backends` imports a simulator.
+scene on any backend. Nothing outside `envkit.backends` imports a simulator, and
+this module imports none: the factory that picks a backend is `envkit.backends.make_world`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from envkit.spec import SceneSpec
+from envkit.state import ObjectInstance, WorldState
 
-
-@dataclass
-class ObjectInstance:
-    """One object as drawn at reset: the backend builds exactly this."""
-
-    name: str
-    shape: str  # cube | cylinder | sphere
-    half_extents: np.ndarray  # (3,) half sizes; (r, r, h) for cylinders, (r, r, r) for spheres
-    mass: float
-    color: np.ndarray  # (4,) RGBA
-    position: np.ndarray  # (3,)
-    orientation: np.ndarray  # (4,) quaternion x, y, z, w
-    lateral_friction: float | None = (
-        None  # None: the scene's objects.lateral_friction (or pybullet's default)
-    )
-    spinning_friction: float | None = None
-
-
-@dataclass
-class WorldState:
-    """A snapshot read once per step; observation and reward terms read only this.
-
-    Removed objects keep their last pose here but have `object_active[i] == False`.
-    """
-
-    ee_position: np.ndarray  # (3,)
-    ee_orientation: np.ndarray  # (4,) quaternion x, y, z, w
-    ee_velocity: np.ndarray  # (3,)
-    ee_angular_velocity: np.ndarray  # (3,)
-    fingers_width: float
-    object_position: np.ndarray  # (n, 3)
-    object_orientation: np.ndarray  # (n, 4)
-    object_velocity: np.ndarray  # (n, 3)
-    object_angular_velocity: np.ndarray  # (n, 3)
-    object_active: np.ndarray  # (n,) bool
-    joint_positions: np.ndarray | None = None  # (7,) only when cheap (joints control)
-    tool_tip: np.ndarray | None = None  # (3,) tip of the welded tool, when the scene has one
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
+__all__ = ["ObjectInstance", "World", "WorldState"]
 
 
 class World(ABC):
@@ -148,12 +112,3 @@ class World(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the simulator."""
-
-
-def make_world(spec: SceneSpec, render_mode: str | None = None) -> World:
-    """The backend named by the scene (only pybullet today; CoppeliaSim/PyRep will slot in here)."""
-    if spec.backend == "pybullet":
-        from envkit.backends.bullet import BulletWorld
-
-        return BulletWorld(spec, render_mode=render_mode)
-    raise ValueError(f"unknown backend '{spec.backend}'")

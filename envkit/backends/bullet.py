@@ -20,50 +20,25 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import sys
-from collections.abc import Iterator
 
 import numpy as np
 
-from envkit.backends.base import ObjectInstance, World, WorldState
+from envkit import robot as panda
+from envkit.backends.base import World
 from envkit.backends.panda_model import TOOL_LINK, panda_urdf
+from envkit.backends.stdio import silence_stdout
 from envkit.errors import EnvkitError
 from envkit.fixtures import hole_block_boxes, nominal_goal
 from envkit.spec import SceneSpec
+from envkit.state import ObjectInstance, WorldState
 
 #: New collision shapes allowed before the world is rebuilt to free them.
 SHAPE_BUDGET = 3000
 
-_PANDA_JOINTS = [0, 1, 2, 3, 4, 5, 6, 9, 10]
-_PANDA_FORCES = [87.0, 87.0, 87.0, 87.0, 12.0, 120.0, 120.0, 170.0, 170.0]
-_PANDA_NEUTRAL = [0.00, 0.41, 0.00, -1.85, 0.00, 2.26, 0.79, 0.00, 0.00]
-_PANDA_EE_LINK = 11
-_EE_DOWN = [1.0, 0.0, 0.0, 0.0]
-
-
-@contextlib.contextmanager
-def silence_stdout() -> Iterator[None]:
-    """pybullet prints build lines from C on import and connection: silence them at the fds."""
-    streams = []
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            streams.append((stream, stream.fileno()))
-        except (AttributeError, ValueError, OSError):
-            continue
-    saved = []
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        for stream, fd in streams:
-            stream.flush()
-            saved.append((stream, fd, os.dup(fd)))
-            os.dup2(devnull, fd)
-        yield
-    finally:
-        for stream, fd, copy in saved:
-            stream.flush()
-            os.dup2(copy, fd)
-            os.close(copy)
-        os.close(devnull)
+# pybullet takes lists; converted once here from the robot's constants.
+_PANDA_JOINTS = list(panda.JOINTS)
+_PANDA_FORCES = list(panda.JOINT_FORCES)
+_EE_DOWN = list(panda.EE_DOWN)
 
 
 with silence_stdout():  # pybullet prints its build time on import
@@ -104,7 +79,7 @@ class BulletWorld(World):
         self._shapes_created = 0
         # Fingers hold a welded tool at its width; otherwise a blocked gripper closes to 0.
         self._held_width = spec.tool.width if spec.tool is not None else 0.0
-        self._neutral = list(_PANDA_NEUTRAL)
+        self._neutral = list(panda.NEUTRAL_JOINTS)
         self._neutral[7] = self._neutral[8] = self._held_width / 2
         self._tool_tip = np.array([0.0, 0.0, spec.tool.tip_depth]) if spec.tool is not None else None
         self._urdf = panda_urdf(spec.robot_visual, spec.tool)
@@ -342,11 +317,11 @@ class BulletWorld(World):
             if robot.ee_min_height is not None and target[2] < robot.ee_min_height:
                 target[2] = robot.ee_min_height
             arm = p.calculateInverseKinematics(
-                self._robot_id, _PANDA_EE_LINK, target.tolist(), _EE_DOWN, physicsClientId=cid
-            )[:7]
+                self._robot_id, panda.EE_LINK, target.tolist(), _EE_DOWN, physicsClientId=cid
+            )[: panda.ARM_DOF]
         else:
             current = state.joint_positions if state.joint_positions is not None else self._joint_positions()
-            arm = (current + a[:7] * robot.joint_step).tolist()
+            arm = (current + a[: panda.ARM_DOF] * robot.joint_step).tolist()
         if robot.gripper:
             width = state.fingers_width + float(a[-1]) * robot.gripper_step
         else:
@@ -366,14 +341,14 @@ class BulletWorld(World):
             p.stepSimulation(physicsClientId=cid)
 
     def _joint_positions(self) -> np.ndarray:
-        states = p.getJointStates(self._robot_id, range(7), physicsClientId=self._cid)
+        states = p.getJointStates(self._robot_id, panda.ARM_JOINTS, physicsClientId=self._cid)
         return np.array([s[0] for s in states])
 
     def read_state(self) -> WorldState:
         cid, rid = self._cid, self._robot_id
-        link = p.getLinkState(rid, _PANDA_EE_LINK, computeLinkVelocity=1, physicsClientId=cid)
+        link = p.getLinkState(rid, panda.EE_LINK, computeLinkVelocity=1, physicsClientId=cid)
         if self.spec.robot.gripper:
-            f1, f2 = p.getJointStates(rid, (9, 10), physicsClientId=cid)
+            f1, f2 = p.getJointStates(rid, panda.FINGER_JOINTS, physicsClientId=cid)
             width = f1[0] + f2[0]
         else:
             width = 0.0
@@ -482,12 +457,13 @@ class BulletWorld(World):
     def set_ee_position(self, position: np.ndarray) -> None:
         cid, rid = self._cid, self._robot_id
         target = [float(v) for v in position]
-        joints = _PANDA_JOINTS[:7]
+        joints = panda.ARM_JOINTS
         for _ in range(20):  # IK from the current pose, re-linearised until it converges
-            arm = p.calculateInverseKinematics(rid, _PANDA_EE_LINK, target, _EE_DOWN, physicsClientId=cid)[:7]
+            ik = p.calculateInverseKinematics(rid, panda.EE_LINK, target, _EE_DOWN, physicsClientId=cid)
+            arm = ik[: panda.ARM_DOF]
             for j, a in zip(joints, arm, strict=True):
                 p.resetJointState(rid, j, a, 0.0, physicsClientId=cid)
-            reached = p.getLinkState(rid, _PANDA_EE_LINK, computeForwardKinematics=1, physicsClientId=cid)[0]
+            reached = p.getLinkState(rid, panda.EE_LINK, computeForwardKinematics=1, physicsClientId=cid)[0]
             if np.linalg.norm(np.subtract(reached, target)) < 1e-5:
                 break
         p.setJointMotorControlArray(

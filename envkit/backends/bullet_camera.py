@@ -33,7 +33,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from envkit.backends.bullet import p
+from envkit.backends.stdio import silence_stdout
+
+with silence_stdout():  # pybullet prints its build time on import
+    import pybullet as p
 
 _EGL_PROBE = """
 import pkgutil, pybullet as p

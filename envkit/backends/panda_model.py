@@ -23,12 +23,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from envkit.robot import GRASP_OFFSET
 from envkit.spec import ToolSpec
 
 #: Link index of the tool when one is attached (after panda-gym's 12 links).
 TOOL_LINK = 12
-#: Where panda_grasptarget (the end effector) sits in the hand frame, from panda.urdf.
-GRASP_OFFSET = 0.105
 
 #: Colours of the simplified links, close to the real arm's: white links and hand, dark flange and fingers.
 _SIMPLE_COLORS = {

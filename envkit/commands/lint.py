@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from envkit.analysis.lint import lint_scene
     from envkit.errors import EnvkitError
     from envkit.loader import load_scene
-    from rewards.lint import lint_scene
 
     if not 0.0 < args.gamma <= 1.0:
         raise EnvkitError(f"--gamma must be in (0, 1], got {args.gamma}")

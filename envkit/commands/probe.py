@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from rewards.probe import plot_probe, run_probe
+    from envkit.analysis.probe import plot_probe, run_probe
 
     overrides = parse_sets(args.sets)
     err = Console(file=sys.stderr, highlight=False)

@@ -38,6 +38,33 @@ def test_bundled_ids_cover_every_scene_file() -> None:
         assert envkit.scene_id(required) in envkit.ENV_IDS
 
 
+def test_scene_env_builds_from_a_spec_and_make_loads_it() -> None:
+    spec = envkit.load_scene("reach", {"episode.max_steps": 7})
+    env = envkit.SceneEnv(spec)
+    try:
+        assert env.spec_scene is spec and env.reset(seed=0)[0].shape == env.observation_space.shape
+    finally:
+        env.close()
+    with pytest.raises(TypeError, match=r"envkit\.make\(scene, overrides\)"):
+        envkit.SceneEnv("envkit/reach-v0")  # type: ignore[arg-type]
+    with pytest.raises(EnvkitError, match="render_mode must be"):
+        envkit.make("envkit/reach-v0", render_mode="video")
+
+
+def test_import_envkit_registers_the_ids_and_builds_nothing() -> None:
+    """`import envkit` (run by every `import envkit.<module>`) loads only the lowest layer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gymnasium, envkit\n"
+        "assert 'envkit/reach-v0' in gymnasium.registry\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('envkit', 'rewards', 'pybullet', 'panda_gym')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['envkit', 'envkit.errors', 'envkit.hints', 'envkit.scenes']"
+
+
 def _rollout(env: gym.Env, seed: int, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
     obs, _ = env.reset(seed=seed)
     actions = np.random.default_rng(123).uniform(-1, 1, size=(n, env.action_space.shape[0]))

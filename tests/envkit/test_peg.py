@@ -310,8 +310,8 @@ def test_tosser_bins_score_as_in_sorting(scene: str) -> None:
 
 
 def test_goal_marker_and_reward_lint_work_for_a_goal_that_follows_a_fixture() -> None:
+    from envkit.analysis.scenefacts import scene_facts
     from envkit.fixtures import nominal_goal
-    from rewards.scenefacts import scene_facts
 
     spec = load_scene("peg_in_hole_state", {"goal.marker": True})
     centre, widths = nominal_goal(spec)

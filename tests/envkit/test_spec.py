@@ -428,3 +428,45 @@ def test_colour_randomisation_of_fixture_and_unknown_body(write_scene) -> None:
     data["randomize"]["colors"].append({"body": "blck"})
     msg = _error(write_scene, data)
     assert "randomize.colors[2].body" in msg and "did you mean 'block'" in msg
+
+
+@pytest.mark.parametrize(
+    "scene, overrides, expected",
+    [
+        ("sort-1", {"tables.0.size": [0.0, 0.8]}, "tables[0].size: table size must be positive along x and y, got [0.0, 0.8]"),
+        ("sort-1", {"bins.0.half_extents": [0.1, -0.1, 0.01]}, "bins[0].half_extents: half_extents must all be > 0, got [0.1, -0.1, 0.01]"),
+        ("sort-1-blocker", {"obstacles.0.half_extents": [0.1, 0.0, 0.01]}, "obstacles[0].half_extents: half_extents must all be > 0"),
+        ("peg_in_hole_state", {"fixtures.0.size": [0.12, 0.12, 0.0]}, "fixtures[0].size: size must be > 0 along x, y and z, got [0.12, 0.12, 0.0]"),
+        ("peg_in_hole_state", {"fixtures.0.range.x": [0.1, -0.1]}, "fixtures[0].range.x: range [0.1, -0.1] has low > high; write it as [low, high]"),
+        ("peg_in_hole_state", {"tool.half_extents": [0.01, 0.0, 0.04]}, "tool.half_extents: half_extents must all be > 0, got [0.01, 0.0, 0.04]"),
+        ("sort-1", {"objects.spawn.yaw": [1.0, 0.0]}, "objects.spawn.yaw: range [1.0, 0.0] has low > high"),
+        ("sort-1", {"objects.size.scale": [1.5, 0.5]}, "objects.size.scale: scale [1.5, 0.5] has low > high; write it as [low, high]"),
+        ("sort-1", {"objects.size.scale": [0.0, 0.5]}, "objects.size.scale: scale must be > 0, got [0.0, 0.5]"),
+        ("reach", {"goal.range.z": [0.3, 0.0]}, "goal.range.z: range [0.3, 0.0] has low > high"),
+        ("sort-1", {"randomize.objects.mass_scale": [0.0, 1.0]}, "randomize.objects.mass_scale: mass_scale must be > 0 (a zero mass makes a body static), got [0.0, 1.0]"),
+        ("sort-1", {"randomize.objects.mass_scale": [-1.0, 1.0]}, "randomize.objects.mass_scale: must be >= 0, got [-1.0, 1.0]"),
+        ("sort-1", {"randomize.objects.lateral_friction": [-0.1, 1.0]}, "randomize.objects.lateral_friction: must be >= 0, got [-0.1, 1.0]"),
+        ("sort-1", {"randomize.objects.spinning_friction": [0.5, 0.1]}, "randomize.objects.spinning_friction: range [0.5, 0.1] has low > high"),
+        ("sort-1", {"randomize.camera.target": [-1.0, 0.0, 0.0]}, "randomize.camera.target: jitter amplitudes must be >= 0 (they are +- half widths), got [-1.0, 0.0, 0.0]"),
+    ],
+)
+def test_checked_types_name_the_field_and_the_rule(scene: str, overrides: dict, expected: str) -> None:
+    """The reusable annotated types (OrderedRange, HalfExtents, ...) say what they said as copied validators."""
+    with pytest.raises(SpecError) as exc:
+        load_scene(scene, overrides)
+    assert expected in str(exc.value)
+
+
+def test_backend_options_are_grouped_and_documented() -> None:
+    """pybullet-only fields stay where scene files have them, marked and described as backend options."""
+    from envkit.spec import backend_options
+
+    options = backend_options()
+    assert options == {"robot.visual": "pybullet", "observation.camera.renderer": "pybullet"}
+    schema = json.dumps(SceneSpec.model_json_schema())
+    assert schema.count('"backend_option": "pybullet"') == len(options)
+    for path in options:
+        section, field = path.rsplit(".", 1)
+        model = {"robot": "RobotSpec", "observation.camera": "CameraSpec"}[section]
+        described = SceneSpec.model_json_schema()["$defs"][model]["properties"][field]["description"]
+        assert described.startswith("pybullet backend option.")

@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from envkit import bundled_scenes
+from envkit.analysis.ablation import ablation_designs, write_options
 from envkit.loader import load_scene
-from rewards.ablation import ablation_designs, write_options
 from rewards.presets import PRESETS
 from sweeps.launch import hydra_context, plan
 from sweeps.schema import trial_dir_name

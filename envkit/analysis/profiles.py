@@ -1,7 +1,10 @@
 """What each reward term pays, in which situations: the lint's model of a term.
 
-The lint cannot run a term without a simulator, so each built-in term has a small
-model (`TermProfile`) built from its weight, its params and the scene's facts:
+The lint cannot run a term without a simulator, so each term has a small model
+(`TermProfile`) built from its weight, its params and the scene's facts. Which model
+a term gets is declared where the term is registered, as plain data
+(`register(profile=LintProfile.of("event", outcomes={"floor": 1.0}, ...))`): this
+module holds one builder per model kind (`MODELS`) and interprets it. A profile has:
 
 - `kind`: 'step' (the same value every step), 'event' (paid when an outcome
   happens: an object reaches a bin or the floor, success, a collision), 'dense'
@@ -17,7 +20,8 @@ model (`TermProfile`) built from its weight, its params and the scene's facts:
   when success does not end the episode).
 - `magnitude`: a plausible size of the term's per-episode sum, for the scale check.
 
-A user term can carry its own model: give the function (or RewardTerm class) a
+A term registered without a profile is 'unknown'. A user term whose pay no model
+describes can carry its own: give the function (or RewardTerm class) a
 `lint_profile(facts, weight, params) -> TermProfile` attribute.
 """
 
@@ -28,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewards.registry import expand_terms, resolve
-from rewards.scenefacts import SceneFacts
+from envkit.analysis.scenefacts import SceneFacts
+from rewards.registry import REGISTRY, LintProfile, expand_terms, resolve
 
 #: Outcomes that are failures: paying for one of them is a bug.
 BAD_OUTCOMES = ("wrong_bin", "floor", "collision")
@@ -57,13 +61,15 @@ class TermProfile:
     basis: str = ""  # how the numbers were estimated, for `lint -v`
 
 
-Builder = Callable[[SceneFacts, float, dict[str, Any]], dict[str, Any]]
-BUILDERS: dict[str, Builder] = {}
+#: A model kind's builder: (scene facts, weight, the term's params, the model's params) -> profile fields.
+Builder = Callable[[SceneFacts, float, dict[str, Any], dict[str, Any]], dict[str, Any]]
+#: Model kind (`LintProfile.kind`) -> its builder.
+MODELS: dict[str, Builder] = {}
 
 
-def _builder(name: str) -> Callable[[Builder], Builder]:
+def _model(kind: str) -> Callable[[Builder], Builder]:
     def deco(fn: Builder) -> Builder:
-        BUILDERS[name] = fn
+        MODELS[kind] = fn
         return fn
 
     return deco
@@ -74,41 +80,34 @@ def _best(w: float, low: float, high: float) -> float:
     return max(w * low, w * high) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-@_builder("time_penalty")
-def _time(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
+@_model("per_step")
+def _per_step(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    v = w * float(m.get("value", 1.0))
     return dict(
         kind="step",
-        per_step=w,
-        idle_best=w,
-        at_success=w,
-        magnitude=abs(w) * f.max_steps,
-        basis=f"{w:g} per step, up to {f.max_steps} steps",
+        per_step=v,
+        idle_best=v,
+        at_success=v,
+        magnitude=abs(v) * f.max_steps,
+        basis=f"{v:g} per step, up to {f.max_steps} steps",
     )
 
 
-def _event(outcomes: dict[str, float], count: float, what: str) -> Builder:
-    def build(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
-        n = f.n_objects if count < 0 else count
-        return dict(
-            kind="event",
-            outcomes={k: w * v for k, v in outcomes.items()},
-            magnitude=abs(w) * n,
-            basis=f"{w:g} per {what}, at most {n:g} per episode",
-        )
-
-    return build
-
-
-BUILDERS["object_on_floor"] = _event({"floor": 1.0}, -1, "object on the floor")
-BUILDERS["object_in_bin"] = _event({"correct_bin": 1.0, "wrong_bin": 1.0}, -1, "object in any bin")
-BUILDERS["object_in_correct_bin"] = _event({"correct_bin": 1.0}, -1, "object in its correct bin")
-BUILDERS["object_in_wrong_bin"] = _event({"wrong_bin": 1.0}, -1, "object in a wrong bin")
-BUILDERS["collision"] = _event({"collision": 1.0}, 1, "collision (it ends the episode)")
+@_model("event")
+def _event(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    count = m.get("count", "objects")
+    n = f.n_objects if count == "objects" else float(count)
+    return dict(
+        kind="event",
+        outcomes={k: w * float(v) for k, v in m["outcomes"].items()},
+        magnitude=abs(w) * n,
+        basis=f"{w:g} per {m.get('what', 'event')}, at most {n:g} per episode",
+    )
 
 
-@_builder("success_bonus")
-def _success(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
-    once = bool(p.get("once", True))
+@_model("success")
+def _success(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    once = bool(p.get(m.get("once_param", "once"), True))
     every = not once and not f.success_terminates
     return dict(
         kind="event",
@@ -119,8 +118,8 @@ def _success(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@_builder("distance_progress")
-def _progress(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
+@_model("progress")
+def _progress(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     g = f.spec.goal
     d0 = f.typical_goal_distance
     share = 1.0 - (g.threshold / d0 if g is not None and d0 > 0 else 0.0)
@@ -139,26 +138,24 @@ def _goal_values(f: SceneFacts) -> tuple[float, float]:
     return f.typical_goal_distance, thr
 
 
-@_builder("goal_distance")
-def _goal_distance(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
-    d, thr = _goal_values(f)
-    return dict(
-        kind="dense",
-        shaping=True,
-        per_step=w * d,
-        idle_best=_best(w, thr, f.max_distance),
-        at_success=0.0,
-        magnitude=abs(w) * d * f.max_steps,
-        basis=f"{w:g} x distance (~{d:.3g} m typical) every step",
-    )
-
-
-@_builder("goal_distance_tanh")
-def _goal_tanh(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
-    std = float(p.get("std", 0.1)) or 0.1
-    d, thr = _goal_values(f)
+@_model("distance")
+def _distance(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    """A dense function of the goal's or the nearest object's distance: linear, or 1 - tanh(d / std)."""
+    d, near_d = _goal_values(f) if m.get("to", "goal") == "goal" else (f.typical_object_distance, 0.0)
+    if m.get("kernel", "linear") == "linear":
+        return dict(
+            kind="dense",
+            shaping=True,
+            per_step=w * d,
+            idle_best=_best(w, near_d, f.max_distance),
+            at_success=0.0,
+            magnitude=abs(w) * d * f.max_steps,
+            basis=f"{w:g} x {m.get('what', 'distance')} (~{d:.3g} m typical) every step",
+        )
+    default = float(m.get("default_std", 0.1))
+    std = float(p.get(m.get("std_param", "std"), default)) or default
     typical = 1.0 - math.tanh(d / std)
-    near = 1.0 - math.tanh(thr / std)
+    near = 1.0 - math.tanh(near_d / std)
     far = 1.0 - math.tanh(f.max_distance / std)
     return dict(
         kind="dense",
@@ -172,22 +169,8 @@ def _goal_tanh(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@_builder("ee_object_distance")
-def _ee_object(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
-    d = f.typical_object_distance
-    return dict(
-        kind="dense",
-        shaping=True,
-        per_step=w * d,
-        idle_best=_best(w, 0.0, f.max_distance),
-        at_success=0.0,
-        magnitude=abs(w) * d * f.max_steps,
-        basis=f"{w:g} x hand-object distance (~{d:.3g} m typical) every step",
-    )
-
-
-@_builder("object_lifted")
-def _lifted(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
+@_model("lifted")
+def _lifted(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     n = f.n_objects if f.spec.robot.gripper else 0
     hold = n * max(f.success.steps if f.success else 0, 1)
     return dict(
@@ -202,8 +185,8 @@ def _lifted(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@_builder("action_l2")
-def _action(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
+@_model("action_norm")
+def _action(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     typical = f.n_actions / 3.0  # E|a|^2 for a uniform action in [-1, 1]^n
     return dict(
         kind="dense",
@@ -215,8 +198,8 @@ def _action(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@_builder("potential")
-def _potential(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
+@_model("potential")
+def _potential(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     phi = str(p.get("phi", ""))
     inner = _profile_for(phi, f, 1.0, dict(p.get("phi_params") or {}), label=phi)
     # the shaping of a terminated episode sums to -w*phi(s0); a phi over the nearest
@@ -234,30 +217,52 @@ def _potential(f: SceneFacts, w: float, p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _profile_for(term: str, f: SceneFacts, weight: float, params: dict[str, Any], label: str) -> TermProfile:
+def _resolved(term: str) -> Any:
+    """The registered or `module:function` object of a term, or None when it does not resolve."""
     try:
-        obj = resolve(term)
+        return resolve(term)
     except LookupError:
-        obj = None
+        return None
+
+
+def _profile_for(term: str, f: SceneFacts, weight: float, params: dict[str, Any], label: str) -> TermProfile:
+    obj = _resolved(term)
     requires = tuple(getattr(obj, "requires", ()))
     custom = getattr(obj, "lint_profile", None)
     if custom is not None and callable(custom):
         prof = custom(f, weight, params)
         if isinstance(prof, TermProfile):
             return prof
-    build = BUILDERS.get(term) if obj is not None and obj is resolve_builtin(term) else None
+    model = getattr(obj, "profile", None)
+    build = MODELS.get(model.kind) if isinstance(model, LintProfile) else None
     if build is None:
         return TermProfile(label, term, weight, "unknown", requires, basis="no model: not analysed")
-    fields = build(f, weight, params)
+    fields = build(f, weight, params, dict(model.params))
     fields.setdefault("requires", requires)
     return TermProfile(label=label, term=term, weight=weight, **fields)
 
 
-def resolve_builtin(term: str) -> Any:
-    """The registered object for a built-in term name (None for user terms)."""
-    from rewards.registry import REGISTRY
+def state_function(term: str) -> bool | None:
+    """Whether a term is declared a function of the state alone (its registration's state_function)."""
+    return getattr(_resolved(term), "state_function", None)
 
-    return REGISTRY.get(term) if term in BUILDERS else None
+
+def outcome_terms() -> dict[str, str]:
+    """Outcome -> the first registered term whose profile pays that outcome alone (for suggested fixes)."""
+    found: dict[str, str] = {}
+    for name, obj in REGISTRY.items():
+        model = getattr(obj, "profile", None)
+        if not isinstance(model, LintProfile):
+            continue
+        if model.kind == "event":
+            paid = set(model.params.get("outcomes", {}))
+        elif model.kind == "success":
+            paid = {"success"}
+        else:
+            continue
+        if len(paid) == 1:
+            found.setdefault(paid.pop(), name)
+    return found
 
 
 def profiles(facts: SceneFacts) -> list[TermProfile]:

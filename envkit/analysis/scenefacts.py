@@ -15,11 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from envkit.robot import NEUTRAL_EE_OFFSET, action_size
 from envkit.spec import SceneSpec
-
-#: End-effector position in the Panda's neutral pose, relative to the robot base
-#: (panda-gym's neutral joint angles; checked against a real reset in the tests).
-NEUTRAL_EE_OFFSET = np.array([0.6384, 0.0, 0.1974])
 
 #: Height an object is lifted before it is carried (m).
 LIFT_HEIGHT = 0.05
@@ -106,7 +103,7 @@ def scene_facts(spec: SceneSpec, gamma: float = 0.99) -> SceneFacts:
     r = spec.robot
     n = spec.objects.n
     shapes = _spawn_shapes(spec)
-    n_act = (3 if r.control == "ee" else 7) + int(r.gripper)
+    n_act = action_size(r.control, r.gripper)
     dt = spec.physics.timestep * spec.physics.substeps
     speed = r.ee_step if r.control == "ee" else r.joint_step * JOINT_LEVER
     ee = np.asarray(r.base_position, dtype=float) + NEUTRAL_EE_OFFSET

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import envkit
+from envkit.analysis.lint import lint_scene
 from envkit.cli import main
 from envkit.loader import load_scene
+from envkit.robot import NEUTRAL_EE_OFFSET
 from rewards import REGISTRY, register
-from rewards.lint import lint_scene
-from rewards.scenefacts import NEUTRAL_EE_OFFSET
 
 SORT_SCENES = ("sort-1", "sort-1-blocker", "sort-2", "sort-5-blocker")
 

@@ -10,9 +10,9 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pytest
 
+from envkit.analysis.probe import plot_probe, run_probe
 from envkit.cli import main
 from envkit.errors import EnvkitError
-from rewards.probe import plot_probe, run_probe
 
 #: One cube placed on its own bin (sorted on step 1 of every episode) and one sphere
 #: far from everything; 5-step episodes, so every rate is known exactly.

@@ -10,8 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from envkit.analysis.ablation import ablation_designs, main, write_options
 from envkit.loader import load_scene
-from rewards.ablation import ablation_designs, main, write_options
 
 
 def _weights(design: dict) -> dict[str, float]:

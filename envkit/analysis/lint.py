@@ -1,7 +1,7 @@
 """Static checks of a scene's reward design: what a reward pays for, before any training.
 
-`lint_scene(spec, gamma)` models every term (`rewards.profiles`) in the scene's
-situation (`rewards.scenefacts`) and compares the discounted returns of a few
+`lint_scene(spec, gamma)` models every term (`envkit.analysis.profiles`) in the scene's
+situation (`envkit.analysis.scenefacts`) and compares the discounted returns of a few
 ways an episode can go: a fast success, a failed attempt that runs into the time
 limit, quick exits (knock everything off the table, drop everything into a
 wrong bin, provoke a terminating collision) and loitering. Each rule below says
@@ -30,10 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from envkit.analysis.profiles import BAD_OUTCOMES, TermProfile, outcome_terms, profiles, state_function
+from envkit.analysis.scenefacts import Route, SceneFacts, scene_facts
 from envkit.spec import SceneSpec
-from rewards.potential import NOT_STATE_FUNCTIONS
-from rewards.profiles import BAD_OUTCOMES, TermProfile, profiles
-from rewards.scenefacts import Route, SceneFacts, scene_facts
 
 SEVERITIES = ("error", "warning", "info")
 DEFAULT_GAMMA = 0.99
@@ -51,16 +50,6 @@ OUTCOME_WORDS = {
     "floor": "an object reaching the floor",
     "collision": "a terminating collision",
     "success": "success",
-}
-
-
-#: The built-in term that pays or charges each outcome.
-OUTCOME_TERM = {
-    "floor": "object_on_floor",
-    "wrong_bin": "object_in_wrong_bin",
-    "correct_bin": "object_in_correct_bin",
-    "collision": "collision",
-    "success": "success_bonus",
 }
 
 
@@ -366,7 +355,7 @@ def _exit_fix(f: SceneFacts, r: Route, v: _Values, timeout: float) -> str:
             parts.append(f"make {OUTCOME_WORDS.get(o, o)} cost more than {cost:.3g} each (now {_fmt(now)})")
         else:
             parts.append(
-                f"add `{{term: {OUTCOME_TERM[o]}, weight: {-_round_up(cost)}}}` (anything costing more than "
+                f"add `{{term: {outcome_terms()[o]}, weight: {-_round_up(cost)}}}` (anything costing more than "
                 f"{cost:.3g} per {OUTCOME_WORDS.get(o, o)})"
             )
     else:
@@ -484,7 +473,7 @@ def _shaping(f: SceneFacts, ps: list[TermProfile]) -> list[Finding]:
                         "if that is the agent's.",
                     )
                 )
-            if p.phi in NOT_STATE_FUNCTIONS:
+            if p.phi is not None and state_function(p.phi) is False:
                 findings.append(
                     Finding(
                         "warning",
@@ -533,7 +522,7 @@ def lint_scene(
                     f"Term '{p.label}' ({p.term}) is not a built-in term, so the lint does not know what it pays; "
                     "the other checks ignore it.",
                     "Give the term a `lint_profile(facts, weight, params)` attribute returning a "
-                    "rewards.profiles.TermProfile, or run `envkit probe` to measure it.",
+                    "envkit.analysis.profiles.TermProfile, or run `envkit probe` to measure it.",
                 )
             )
     order = {s: i for i, s in enumerate(SEVERITIES)}

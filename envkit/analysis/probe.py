@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from envkit.errors import EnvkitError
+from envkit.events import EVENT_KEYS
 
 Policy = Callable[[np.ndarray], np.ndarray]
-EVENT_KEYS = ("sorted", "wrong_bin", "on_floor", "removed")
 #: a term "fires" on a step when its contribution is farther than this from zero
 FIRE_EPS = 1e-12
 
@@ -138,8 +138,8 @@ class ProbeResult:
 
 def term_kinds(spec: Any) -> dict[str, str]:
     """Label -> the lint's kind of each term, so "fires every step" can be judged expected or not."""
-    from rewards.profiles import profiles
-    from rewards.scenefacts import scene_facts
+    from envkit.analysis.profiles import profiles
+    from envkit.analysis.scenefacts import scene_facts
 
     return {p.label: p.kind for p in profiles(scene_facts(spec))}
 
@@ -190,15 +190,15 @@ def run_probe(
     """Roll out `episodes` episodes of the scene and record what every term paid.
 
     Args:
-        scene: anything `SceneEnv` takes (path, bundled name or id, dict, SceneSpec).
+        scene: anything `envkit.make` takes (path, bundled name or id, dict, SceneSpec).
         policy: obs -> action; default a seeded uniform random policy (or the checkpoint's).
         progress: called after each episode with (index, record), e.g. to advance a bar.
     """
-    from envkit.env import SceneEnv
+    from envkit.registry import make
 
     if episodes < 1:
         raise EnvkitError(f"--episodes must be >= 1, got {episodes}")
-    env = SceneEnv(scene, overrides)
+    env = make(scene, overrides)
     try:
         name = "random"
         if policy is None and checkpoint is not None:
