@@ -19,8 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
-from agents.errors import CheckpointError
-from envkit.errors import ConfigError
+from agents.errors import CheckpointError, ConfigError
 
 EnvSpec = str | os.PathLike | Callable[..., gym.Env]
 

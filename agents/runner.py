@@ -29,10 +29,9 @@ from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
 from agents.compute import FlushDenormals, check_device
 from agents.config import CommonConfig, validate_config
 from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
-from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError
+from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError, is_user_error
 from agents.logger import RunLogger
 from agents.spaces import ActionScaler, as_dict, check_action_space, obs_layout
-from envkit.errors import EnvkitError
 
 EVAL_SEED_OFFSET = 1_000_003
 
@@ -231,7 +230,7 @@ class Run:
         """One paragraph for an exception from the env: its message (an envkit scene's names the
         reward term and the step), where, and what happened to the run."""
         text = " ".join(str(exc).split())
-        what = text if isinstance(exc, EnvkitError) else f"{type(exc).__name__}: {text}"
+        what = text if is_user_error(exc) else f"{type(exc).__name__}: {text}"
         return EnvFailedError(f"Training stopped at step {self.global_step}: the environment failed in {where}: "
                               f"{what.rstrip('.')}. {self._kept()}")
 

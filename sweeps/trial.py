@@ -267,9 +267,10 @@ def train(config: dict[str, Any], job_dir: Path, label: str, resume: bool, progr
 
 
 def _describe(exc: BaseException) -> str:
+    from agents.errors import AgentsError
     from envkit.errors import EnvkitError
 
-    if isinstance(exc, EnvkitError):
+    if isinstance(exc, (EnvkitError, AgentsError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (traceback in error.txt)"
 
