@@ -7,8 +7,10 @@ Public API::
     agents.evaluate(checkpoint_or_run_dir, env=None, episodes=50, seed=0, video=None) -> dict
     agents.load_policy(path) -> Policy          # Policy.predict(obs) -> env action
     agents.make_config(algo, overrides) -> PPOConfig | TD3Config   # validated
+    agents.register_env_resolver(resolver)      # build env strings gymnasium does not know
 
-Importing the package is cheap: it loads the errors (so a command line can catch
+The agents see only gymnasium, torch and numpy (never envkit, rewards, sweeps or a
+simulator). Importing the package is cheap: it loads the errors (so a command line can catch
 them without loading torch) and imports every other name from its module when it is
 first used (PEP 562).
 """
@@ -39,14 +41,14 @@ if TYPE_CHECKING:
         make_config,
         validate_config,
     )
-    from agents.envs import make_env_fn
+    from agents.envs import make_env_fn, register_env_resolver, unregister_env_resolver
 
 #: Public name -> the module that defines it, imported on first use (that module loads torch).
 _LAZY = {
     **dict.fromkeys(("Policy", "TrainResult", "evaluate", "load_policy", "train"), "agents.api"),
     **dict.fromkeys(("CommonConfig", "PPOConfig", "TD3Config", "apply_overrides", "config_class", "field_docs",
                      "make_config", "validate_config"), "agents.config"),
-    "make_env_fn": "agents.envs",
+    **dict.fromkeys(("make_env_fn", "register_env_resolver", "unregister_env_resolver"), "agents.envs"),
 }
 
 __all__ = [
@@ -68,7 +70,9 @@ __all__ = [
     "load_policy",
     "make_config",
     "make_env_fn",
+    "register_env_resolver",
     "train",
+    "unregister_env_resolver",
     "validate_config",
 ]
 
