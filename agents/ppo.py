@@ -235,8 +235,7 @@ class PPO:
             obs_n = self.collect(obs_n)
             with run.flush_denormals:
                 stats = self.update()
-            if run.global_step >= run.next_log or self.updates == n_rollouts:
-                run.next_log = run._next_multiple(cfg.log_every)
+            if run.log_due(force=self.updates == n_rollouts):
                 run.logger.train_stats(run.global_step, stats)
             run.maybe_evaluate(self.act_deterministic)
             if run.checkpoint_due():

@@ -220,8 +220,7 @@ class TD3:
                 self.train_steps()
 
             run.logger.progress(run.global_step)
-            if run.global_step >= run.next_log:
-                run.next_log = run._next_multiple(cfg.log_every)
+            if run.log_due():
                 run.logger.train_stats(run.global_step, self.pop_stats())
             run.maybe_evaluate(self.act_deterministic)
             if run.checkpoint_due():
