@@ -66,8 +66,11 @@ def train(
     """Train `algo` ("ppo" or "td3") on `env` and write a run directory.
 
     Args:
-        env: a gymnasium id ("Pendulum-v1"), an envkit scene id ("envkit/reach-v0") or
-            .yaml path, or a zero-argument callable returning a gymnasium env.
+        env: a registered gymnasium id ("Pendulum-v1"; "envkit/reach-v0" after `import
+            envkit`), a zero-argument callable returning a gymnasium env, or a string a
+            registered resolver builds (`register_env_resolver`; envkit's CLI and sweeps
+            register one for scene .yaml paths and panda-gym ids). A string is recorded as
+            given in config.yaml and the checkpoints, a callable by its qualified name.
         config: a PPOConfig/TD3Config, a dict of overrides of the defaults
             (e.g. {"batch_size": 5000}), or None for defaults. Validated before any env is built.
         run_dir: where logs and checkpoints go (default runs/<algo>-<env>-<time>).
@@ -197,9 +200,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run the deterministic policy for `episodes` episodes (seeds seed, seed+1, ...).
 
-    `env` defaults to the one the checkpoint was trained on, unless that is a Python
-    `module:attr` reference: importing it would run code named by a file, so it must then
-    be passed here explicitly (a string is resolved as `module:attr`). With `video` (.mp4 or
+    `env` defaults to the one the checkpoint was trained on (a registered id, or a string a
+    registered resolver builds, e.g. a scene path), unless that is a Python `module:attr`
+    reference: importing it would run code named by a file, so it must then be passed here
+    explicitly (a string is resolved as `module:attr`). With `video` (.mp4 or
     .gif) frames are rendered (render_mode="rgb_array") and written with imageio.
     Returns episodes, mean_return, std_return, success_rate (NaN if the env reports
     no is_success), mean_length and the list of returns.

@@ -24,7 +24,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from envkit.errors import ConfigError
+from agents.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "elu", "silu", "gelu", "leaky_relu")
 CNN_NORMS = ("none", "batch", "layer", "group")

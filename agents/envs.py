@@ -1,17 +1,17 @@
 """Resolving what the user calls "the env" into env factories and vector envs.
 
-`make_env_fn` is the one hook between the agents and the envkit core: strings that
-look like envkit scenes (`envkit/...` ids or `.yaml` paths) go to `envkit.make`
-when the core provides it; everything else goes to `gymnasium.make`.
+The agents see only gymnasium: an env is a registered gymnasium id (built with
+`gymnasium.make`), a zero-argument callable, or a string that a resolver registered
+by a higher layer knows how to build. envkit's CLI and sweeps register
+`envkit.builders.env_builder` (scene .yaml paths, `envkit/...` ids through
+`envkit.make`, panda-gym ids imported quietly), so run directories and checkpoints
+name envs by the strings users typed; the agents never import envkit or a simulator.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -19,22 +19,60 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
-from agents.errors import CheckpointError
-from envkit.errors import ConfigError
+from agents.errors import CheckpointError, ConfigError
 
 EnvSpec = str | os.PathLike | Callable[..., gym.Env]
 
+EnvBuilder = Callable[..., gym.Env]
+"""Builds an env from `gymnasium.make`'s keyword arguments (`render_mode` among them when set)."""
+EnvResolver = Callable[[str], EnvBuilder | None]
+"""An env string -> the builder for it, or None when the resolver does not know the string.
 
-def is_envkit_spec(spec: Any) -> bool:
-    s = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else None
-    return s is not None and (s.startswith("envkit/") or s.endswith((".yaml", ".yml")))
+Resolvers are also asked about env strings read from checkpoints, so answering must run
+no code the string names (import no module it names): see `checkpoint_env`."""
+
+_resolvers: dict[EnvResolver, str] = {}  # resolver -> what it builds, for error messages
 
 
-def _ensure_registered(env_id: str) -> None:
-    """Import the packages that register well-known namespaces (panda-gym registers on import)."""
-    if env_id.startswith("Panda"):
-        with contextlib.suppress(ImportError):
-            importlib.import_module("panda_gym")
+def register_env_resolver(resolver: EnvResolver, hint: str = "") -> None:
+    """Let the layer above build envs from strings gymnasium's registry does not know.
+
+    Resolvers are asked in the order they were registered, before `gymnasium.make`; the
+    first builder returned builds the env. `hint` says which strings the resolver builds
+    (e.g. "a scene .yaml path"), for the error about a string nobody knows. Registering
+    a resolver again only updates its hint. Vector-env subprocesses are forked, so they
+    see the resolvers registered before `train`.
+    """
+    _resolvers[resolver] = hint
+
+
+def unregister_env_resolver(resolver: EnvResolver) -> None:
+    """Undo `register_env_resolver` (nothing happens if `resolver` is not registered)."""
+    _resolvers.pop(resolver, None)
+
+
+def env_resolvers() -> tuple[EnvResolver, ...]:
+    """The registered resolvers, in the order they are asked."""
+    return tuple(_resolvers)
+
+
+def find_builder(spec: str) -> EnvBuilder | None:
+    """The builder the first registered resolver that knows `spec` returns, else None."""
+    for resolver in list(_resolvers):
+        builder = resolver(spec)
+        if builder is not None:
+            return builder
+    return None
+
+
+def _unknown_env_hint() -> str:
+    hints = [h for h in _resolvers.values() if h]
+    if hints:
+        return f"Give a gymnasium id (e.g. Pendulum-v1), {', '.join(hints)}."
+    return ("Give a registered gymnasium id (e.g. Pendulum-v1; import the package that registers an id first, "
+            "e.g. `import envkit` for envkit/<name>-v0) or a zero-argument callable returning the env. Other "
+            "strings need a resolver: envkit's CLI and sweeps register one for scene .yaml paths and panda-gym "
+            "ids; from Python, `agents.register_env_resolver(envkit.builders.env_builder)`.")
 
 
 class _EnvFactory:
@@ -47,24 +85,11 @@ class _EnvFactory:
         kwargs = dict(self.kwargs)
         if self.render_mode is not None:
             kwargs["render_mode"] = self.render_mode
-        if is_envkit_spec(self.spec):
-            envkit = importlib.import_module("envkit")
-            if hasattr(envkit, "make"):
-                return envkit.make(self.spec, **kwargs)
-            if self.spec.endswith((".yaml", ".yml")):
-                raise ConfigError(
-                    f"Cannot build scene {self.spec!r}: this envkit build has no envkit.make yet."
-                )
+        builder = find_builder(self.spec)
         try:
-            # pybullet prints build lines to fd 1 at import and connection; keep quiet runs quiet.
-            with _silence_stdout_fd():
-                _ensure_registered(self.spec)
-                return gym.make(self.spec, **kwargs)
+            return builder(**kwargs) if builder is not None else gym.make(self.spec, **kwargs)
         except gym.error.Error as exc:
-            raise ConfigError(
-                f"Cannot make environment {self.spec!r}: {exc}. Give a gymnasium id (e.g. Pendulum-v1, "
-                "PandaReachDense-v3), an envkit scene id (envkit/<name>-v0) or a scene .yaml path."
-            ) from None
+            raise ConfigError(f"Cannot make environment {self.spec!r}: {exc}. {_unknown_env_hint()}") from None
 
 
 class _CallableFactory:
@@ -80,27 +105,8 @@ class _CallableFactory:
         return self.fn()
 
 
-@contextlib.contextmanager
-def _silence_stdout_fd():
-    """Send fd 1 (where pybullet's C code prints) and sys.stdout to /dev/null for a moment."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # pragma: no cover - no real stdout (some test runners)
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            with contextlib.redirect_stdout(io.StringIO()):
-                yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def make_env_fn(spec: EnvSpec, render_mode: str | None = None, **kwargs: Any) -> Callable[[], gym.Env]:
-    """Return a zero-argument factory for `spec`: an env id, a scene id/path, or a callable."""
+    """Return a zero-argument factory for `spec`: an env id, a string a resolver knows, or a callable."""
     if callable(spec) and not isinstance(spec, (str, os.PathLike)):
         return _CallableFactory(spec, render_mode)
     if isinstance(spec, (str, os.PathLike)):
@@ -118,16 +124,19 @@ def describe_env(spec: EnvSpec) -> str:
 
 
 def is_module_reference(spec: str) -> bool:
-    """`module:attr` (or gymnasium's `module:Env-v0`): using it imports `module`, i.e. runs its code."""
-    return ":" in spec and not is_envkit_spec(spec) and "/" not in spec.split(":", 1)[0]
+    """`module:attr` (or gymnasium's `module:Env-v0`): using it imports `module`, i.e. runs its code.
+
+    A string a registered resolver knows (a scene path such as `C:\\scenes\\a.yaml`) is built by
+    that resolver, not imported, and so is not a module reference."""
+    return ":" in spec and "/" not in spec.split(":", 1)[0] and find_builder(spec) is None
 
 
 def checkpoint_env(spec: str, checkpoint: str) -> EnvSpec:
     """The env recorded in a checkpoint, if using it runs no code the user did not name.
 
-    A registered id or a scene file is looked up; a `module:attr` reference would import that
-    module, which a downloaded checkpoint must not be able to make happen on its own, so it
-    is refused unless the user passes the env explicitly.
+    A registered id or a string a resolver builds (a scene file) is used; a `module:attr`
+    reference would import that module, which a downloaded checkpoint must not be able to
+    make happen on its own, so it is refused unless the user passes the env explicitly.
     """
     if is_module_reference(spec):
         raise CheckpointError(

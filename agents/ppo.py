@@ -14,7 +14,7 @@ tanh-squash correction is needed).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -62,6 +62,16 @@ def ppo_losses(
         clip_frac = ((ratio - 1.0).abs() > clip_coef).float().mean()
     entropy = (log_std + 0.5 + LOG_SQRT_2PI).sum()  # state-independent std: same entropy everywhere
     return pg_loss, approx_kl, clip_frac, entropy
+
+
+class UpdateStats(NamedTuple):
+    """What an update logs, one 0-d tensor per minibatch each; averaged over the minibatches."""
+
+    policy_loss: torch.Tensor
+    value_loss: torch.Tensor
+    entropy: torch.Tensor
+    approx_kl: torch.Tensor
+    clip_fraction: torch.Tensor
 
 
 class PPOPolicyHead(nn.Module):
@@ -144,7 +154,9 @@ class PPO:
         self.critic.train()
         b = self.buffer.flat_valid()
         n = b.actions.shape[0]
-        sums = torch.zeros(5, device=self.device)  # pg, value, entropy, approx_kl, clip_frac
+        # Running sums of UpdateStats in its field order, on the device: one stack and one add per
+        # minibatch, read once per update (by field name, below).
+        sums = torch.zeros(len(UpdateStats._fields), device=self.device)
         n_minibatches = 0
         epochs_done = 0
         for _ in range(cfg.epochs if n else 0):  # a rollout of autoreset calls only holds nothing to learn
@@ -180,7 +192,9 @@ class PPO:
                 self.optimizer.step()
 
                 with torch.no_grad():
-                    sums += torch.stack([pg_loss.detach(), v_loss.detach(), entropy.detach(), approx_kl, clip_frac])
+                    sums += torch.stack(UpdateStats(policy_loss=pg_loss.detach(), value_loss=v_loss.detach(),
+                                                    entropy=entropy.detach(), approx_kl=approx_kl,
+                                                    clip_fraction=clip_frac))
                     epoch_kl += approx_kl
                 n_minibatches += 1
                 epoch_mb += 1
@@ -188,11 +202,9 @@ class PPO:
             if cfg.target_kl is not None and epoch_mb and float(epoch_kl) / epoch_mb > cfg.target_kl:
                 break
         self.updates += 1
-        means = (sums / n_minibatches).tolist() if n_minibatches else [float("nan")] * 5  # NaN: nothing trained
-        stats = {
-            "policy_loss": means[0], "value_loss": means[1], "entropy": means[2],
-            "approx_kl": means[3], "clip_fraction": means[4],
-        }
+        # Means over the minibatches; NaN when nothing was trained.
+        means = (sums / n_minibatches).tolist() if n_minibatches else [float("nan")] * len(sums)
+        stats: dict[str, Any] = dict(zip(UpdateStats._fields, means, strict=True))
         if n_minibatches:
             for k in ("policy_loss", "value_loss"):
                 assert_finite(k, stats[k], self.run.global_step)
@@ -223,8 +235,7 @@ class PPO:
             obs_n = self.collect(obs_n)
             with run.flush_denormals:
                 stats = self.update()
-            if run.global_step >= run.next_log or self.updates == n_rollouts:
-                run.next_log = run._next_multiple(cfg.log_every)
+            if run.log_due(force=self.updates == n_rollouts):
                 run.logger.train_stats(run.global_step, stats)
             run.maybe_evaluate(self.act_deterministic)
             if run.checkpoint_due():

@@ -29,10 +29,9 @@ from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
 from agents.compute import FlushDenormals, check_device
 from agents.config import CommonConfig, validate_config
 from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
-from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError
+from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError, is_user_error
 from agents.logger import RunLogger
 from agents.spaces import ActionScaler, as_dict, check_action_space, obs_layout
-from envkit.errors import EnvkitError
 
 EVAL_SEED_OFFSET = 1_000_003
 
@@ -64,6 +63,34 @@ def params_finite(modules: dict[str, torch.nn.Module]) -> str | None:
             if not torch.isfinite(p).all():
                 return name
     return None
+
+
+class Every:
+    """Something a run does every `interval` transitions (log, evaluate, checkpoint): due once
+    `global_step` reaches the next multiple of `interval`; an interval <= 0 is never due."""
+
+    NEVER = 1 << 62
+
+    def __init__(self, interval: int, global_step: int) -> None:
+        self.interval = int(interval)
+        self.next = self._after(global_step)
+        """The step at which it is next due."""
+
+    def _after(self, global_step: int) -> int:
+        if self.interval <= 0:
+            return self.NEVER
+        return (global_step // self.interval + 1) * self.interval
+
+    def due(self, global_step: int) -> bool:
+        return global_step >= self.next
+
+    def take(self, global_step: int, force: bool = False) -> bool:
+        """True if due (or `force`d, e.g. at the end of training); then the next one is
+        scheduled at the first multiple of the interval after `global_step`."""
+        if not (force or global_step >= self.next):
+            return False
+        self.next = self._after(global_step)
+        return True
 
 
 class Run:
@@ -131,9 +158,10 @@ class Run:
         self.ep_return = np.zeros(n, np.float64)
         self.ep_length = np.zeros(n, np.int64)
         self.prev_done = np.zeros(n, np.bool_)
-        self.next_eval = self._next_multiple(config.eval_every)
-        self.next_ckpt = self._next_multiple(config.checkpoint_every)
-        self.next_log = self._next_multiple(config.log_every)
+        # The schedule: at multiples of these intervals of global_step (continued across a resume).
+        self.log_schedule = Every(config.log_every, self.global_step)
+        self.eval_schedule = Every(config.eval_every, self.global_step)
+        self.checkpoint_schedule = Every(config.checkpoint_every, self.global_step)
 
     def start(self) -> None:
         """Write config.yaml, open the logs (cut back to the checkpoint's step on resume) and mark
@@ -147,10 +175,10 @@ class Run:
         )
         self.logger.status("running", self.global_step)
 
-    def _next_multiple(self, every: int) -> int:
-        if every <= 0:
-            return 1 << 62
-        return (self.global_step // every + 1) * every
+    def log_due(self, force: bool = False) -> bool:
+        """True when a row of training statistics is due (every `log_every` transitions, or
+        `force`d); the next row is then scheduled. The algorithms call it after their updates."""
+        return self.log_schedule.take(self.global_step, force)
 
     def _write_config(self) -> None:
         data = {
@@ -231,7 +259,7 @@ class Run:
         """One paragraph for an exception from the env: its message (an envkit scene's names the
         reward term and the step), where, and what happened to the run."""
         text = " ".join(str(exc).split())
-        what = text if isinstance(exc, EnvkitError) else f"{type(exc).__name__}: {text}"
+        what = text if is_user_error(exc) else f"{type(exc).__name__}: {text}"
         return EnvFailedError(f"Training stopped at step {self.global_step}: the environment failed in {where}: "
                               f"{what.rstrip('.')}. {self._kept()}")
 
@@ -283,9 +311,8 @@ class Run:
     def maybe_evaluate(self, act: Callable[[dict[str, np.ndarray]], np.ndarray], final: bool = False) -> None:
         if self.config.eval_episodes <= 0:
             return
-        if not final and self.global_step < self.next_eval:
+        if not self.eval_schedule.take(self.global_step, force=final):
             return
-        self.next_eval = self._next_multiple(self.config.eval_every)
         if self.eval_env is None:
             self.eval_env = self.env_fn()
         try:
@@ -327,7 +354,9 @@ class Run:
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint_due(self) -> bool:
-        return self.global_step >= self.next_ckpt
+        """True when checkpoints/last.pt is due (every `checkpoint_every` transitions); `save`
+        schedules the next one."""
+        return self.checkpoint_schedule.due(self.global_step)
 
     def check_params(self, modules: dict[str, torch.nn.Module]) -> None:
         """Raise TrainingDivergedError if a parameter is not finite (before anything is written)."""
@@ -341,7 +370,7 @@ class Run:
     def save(self, payload: dict[str, Any], modules: dict[str, torch.nn.Module], final: bool = False) -> None:
         """Save only finite parameters: a diverged model never overwrites the last good checkpoint."""
         self.check_params(modules)
-        self.next_ckpt = self._next_multiple(self.config.checkpoint_every)
+        self.checkpoint_schedule.take(self.global_step, force=True)
         full = {**self._header(), **payload}
         self.logger.flush()
         save_checkpoint(self.ckpt_dir / "last.pt", full)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from envkit.errors import ConfigError
+from agents.errors import ConfigError
 
 BOX_KEY = "obs"
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import uuid
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -55,6 +55,15 @@ def td3_target(
     return rewards + gamma * (1.0 - terminated) * next_q.min(dim=0).values
 
 
+class UpdateSums(NamedTuple):
+    """Sums since the last log row (0-d tensors on the device, read when logged): the critic
+    loss and Q_1's mean per critic update, the actor loss per actor update."""
+
+    critic_loss: torch.Tensor
+    actor_loss: torch.Tensor
+    q_mean: torch.Tensor
+
+
 class TD3:
     def __init__(self, run: Run) -> None:
         cfg: TD3Config = run.config  # type: ignore[assignment]
@@ -77,8 +86,11 @@ class TD3:
         self.buffer = ReplayBuffer(run.layout, run.act_dim, cfg.buffer_size, seed=run.seed)
         self.critic_updates = 0
         self.vector_steps = 0
-        self._stat_sums = torch.zeros(3, device=self.device)  # critic loss, actor loss, mean Q
-        self._stat_counts = [0, 0]
+        self.sums = UpdateSums(*(torch.zeros((), device=self.device) for _ in UpdateSums._fields))
+        self.critic_steps = 0
+        """Critic updates summed in `sums` (critic_loss, q_mean) since the last log row."""
+        self.actor_steps = 0
+        """Actor updates summed in `sums` (actor_loss) since the last log row."""
         self.train_from = cfg.learning_starts
         """Updates start at this global step: learning_starts, or later after a resume without replay."""
         if run.checkpoint is not None:
@@ -135,9 +147,9 @@ class TD3:
         self.critic_opt.step()
         self.critic_updates += 1
         with torch.no_grad():
-            self._stat_sums[0] += critic_loss.detach()
-            self._stat_sums[2] += q.detach()[0].mean()
-        self._stat_counts[0] += 1
+            self.sums.critic_loss.add_(critic_loss.detach())
+            self.sums.q_mean.add_(q.detach()[0].mean())
+        self.critic_steps += 1
 
         # Actor and targets, every policy_delay critic updates: maximise Q_1(s, pi(s)).
         if self.critic_updates % cfg.policy_delay == 0:
@@ -149,8 +161,8 @@ class TD3:
                 torch._foreach_lerp_(self._target, self._online, cfg.tau)
                 if self._target_buffers:
                     torch._foreach_copy_(self._target_buffers, self._online_buffers)
-                self._stat_sums[1] += actor_loss.detach()
-            self._stat_counts[1] += 1
+                self.sums.actor_loss.add_(actor_loss.detach())
+            self.actor_steps += 1
 
     def train_steps(self) -> None:
         if self._switch_modes:
@@ -161,12 +173,13 @@ class TD3:
                 self.update(self.sample())
 
     def pop_stats(self) -> dict[str, float]:
-        sums = self._stat_sums.tolist()
-        nc, na = self._stat_counts
+        """Means since the last call (NaN without updates), checked for NaN/inf; then reset."""
+        sums = dict(zip(UpdateSums._fields, torch.stack(self.sums).tolist(), strict=True))  # one copy
+        nc, na = self.critic_steps, self.actor_steps
         stats = {
-            "critic_loss": sums[0] / nc if nc else float("nan"),
-            "actor_loss": sums[1] / na if na else float("nan"),
-            "q_mean": sums[2] / nc if nc else float("nan"),
+            "critic_loss": sums["critic_loss"] / nc if nc else float("nan"),
+            "actor_loss": sums["actor_loss"] / na if na else float("nan"),
+            "q_mean": sums["q_mean"] / nc if nc else float("nan"),
             "critic_updates": self.critic_updates,
             "buffer_size": len(self.buffer),
         }
@@ -174,8 +187,9 @@ class TD3:
             assert_finite("critic_loss", stats["critic_loss"], self.run.global_step)
         if na:
             assert_finite("actor_loss", stats["actor_loss"], self.run.global_step)
-        self._stat_sums.zero_()
-        self._stat_counts = [0, 0]
+        for total in self.sums:
+            total.zero_()
+        self.critic_steps = self.actor_steps = 0
         return stats
 
     # -------------------------------------------------------------------- loop
@@ -206,8 +220,7 @@ class TD3:
                 self.train_steps()
 
             run.logger.progress(run.global_step)
-            if run.global_step >= run.next_log:
-                run.next_log = run._next_multiple(cfg.log_every)
+            if run.log_due():
                 run.logger.train_stats(run.global_step, self.pop_stats())
             run.maybe_evaluate(self.act_deterministic)
             if run.checkpoint_due():

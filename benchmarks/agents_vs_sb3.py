@@ -118,7 +118,9 @@ def _evaluate(predict, env_id: str) -> dict:
 def worker_ours(algo: str, env_id: str, seed: int, hp: dict, threads: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import agents
+    from envkit.builders import ENV_HINT, env_builder
 
+    agents.register_env_resolver(env_builder, ENV_HINT)  # panda-gym and envkit ids, as the CLI builds them
     steps = hp.pop("steps")
     cfg = dict(hp, total_timesteps=steps, eval_every=0, eval_episodes=0, checkpoint_every=0,
                tensorboard=False, torch_threads=threads)

@@ -3,7 +3,8 @@
 Each sub-command lives in its own module under `envkit.commands` and exposes
 `register(subparsers)`, which adds its parser and sets `func=run` as default;
 `run(args) -> int` returns the exit code. Errors meant for the user are raised as
-`envkit.errors.EnvkitError` and printed as one paragraph, never as a traceback.
+`envkit.errors.EnvkitError` (or, from the agents, `agents.errors.AgentsError`) and
+printed as one paragraph, never as a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import importlib
 import sys
 
+from agents.errors import AgentsError  # cheap: importing agents loads no torch until it is used
 from envkit.errors import EnvkitError
 
 #: Sub-command modules, in the order `envkit --help` lists them.
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except EnvkitError as exc:
+    except (EnvkitError, AgentsError) as exc:
         if args.traceback:
             raise
         print(f"envkit {args.command}: error: {exc}", file=sys.stderr)

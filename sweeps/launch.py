@@ -107,6 +107,7 @@ def check_trials(the_plan: Plan) -> None:
     from hydra import compose
     from omegaconf import OmegaConf, open_dict
 
+    from agents import ConfigError as AgentConfigError
     from agents import make_config
     from envkit.loader import load_scene
     from sweeps.trial import add_user_paths, scene_overrides
@@ -122,7 +123,7 @@ def check_trials(the_plan: Plan) -> None:
             agent = dict(config["agent"])  # type: ignore[index]
             try:
                 make_config(agent.pop("algo"), agent)
-            except ConfigError as exc:
+            except AgentConfigError as exc:
                 raise ConfigError(f"{where}: {exc} (set it with agent.<field>=...)") from None
             source = config.get("scene_file") or config["scene"]["id"]  # type: ignore[union-attr]
             overrides_of_scene = scene_overrides(config)  # type: ignore[arg-type]

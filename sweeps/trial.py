@@ -255,7 +255,9 @@ def add_user_paths(config: dict[str, Any]) -> None:
 def train(config: dict[str, Any], job_dir: Path, label: str, resume: bool, progress: str) -> None:
     """Write the trial's scene and train its agent into `job_dir` (in this process)."""
     import agents
+    from envkit.builders import ENV_HINT, env_builder
 
+    agents.register_env_resolver(env_builder, ENV_HINT)
     add_user_paths(config)
     scene = write_scene(config, job_dir)
     agent = dict(config["agent"])
@@ -267,9 +269,10 @@ def train(config: dict[str, Any], job_dir: Path, label: str, resume: bool, progr
 
 
 def _describe(exc: BaseException) -> str:
+    from agents.errors import AgentsError
     from envkit.errors import EnvkitError
 
-    if isinstance(exc, EnvkitError):
+    if isinstance(exc, (EnvkitError, AgentsError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (traceback in error.txt)"
 

@@ -25,8 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents import evaluate, load_policy
+    from agents import evaluate, load_policy, register_env_resolver
+    from envkit.builders import ENV_HINT, env_builder
     from envkit.commands._common import env_argument
+
+    register_env_resolver(env_builder, ENV_HINT)
 
     env = env_argument(args.env) if args.env else None
     policy = load_policy(args.checkpoint)

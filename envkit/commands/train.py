@@ -49,7 +49,10 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from agents import config_class, field_docs, make_config, train
+    from agents import config_class, field_docs, make_config, register_env_resolver, train
+    from envkit.builders import ENV_HINT, env_builder
+
+    register_env_resolver(env_builder, ENV_HINT)
 
     if args.list_params:
         cls = config_class(args.algo)

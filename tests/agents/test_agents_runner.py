@@ -1,4 +1,4 @@
-"""Vector envs with gymnasium 1.x NEXT_STEP autoreset, episode logs, run directory layout."""
+"""Vector envs with gymnasium 1.x NEXT_STEP autoreset, episode logs, run directory layout, the schedule."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from agents_testenvs import CountingEnv
 import agents
 from agents.config import make_config
 from agents.ppo import PPO
-from agents.runner import Run
+from agents.runner import Every, Run
 
 
 @pytest.mark.parametrize("vec_env", ["sync", "async"])
@@ -98,3 +98,32 @@ def test_existing_run_directory_is_not_overwritten(tmp_path, fast):
     agents.train(lambda: CountingEnv(), "ppo", cfg, run_dir=tmp_path / "run", quiet=True)
     with pytest.raises(agents.ConfigError, match="already holds a run"):
         agents.train(lambda: CountingEnv(), "ppo", cfg, run_dir=tmp_path / "run", quiet=True)
+
+
+def test_every_fires_at_multiples_of_its_interval_and_schedules_the_next_itself():
+    log = Every(100, global_step=0)
+    assert not log.due(99) and log.due(100)
+    assert not log.take(99) and log.next == 100
+    assert log.take(130) and log.next == 200  # the first multiple after the step it fired at
+    assert not log.take(150) and log.take(150, force=True) and log.next == 200
+    assert Every(100, global_step=250).next == 300  # a resumed run keeps the same grid
+    never = Every(0, global_step=0)
+    assert not never.due(10**12) and never.take(5, force=True) and not never.due(10**12)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "td3"])
+def test_train_stats_rows_follow_log_every_with_named_columns(tmp_path, fast, algo):
+    """One row per log_every transitions (PPO logs after the update that crosses it, and always
+    after the last one); the columns are the algorithm's named statistics, in this order."""
+    if algo == "ppo":
+        cfg = dict(fast, total_timesteps=256, batch_size=32, minibatch_size=16, epochs=1, log_every=64)
+    else:
+        cfg = dict(fast, total_timesteps=300, learning_starts=50, batch_size=16, hidden_sizes=[8], log_every=100)
+    agents.train(lambda: CountingEnv(length=1000), algo, cfg, run_dir=tmp_path / "run", quiet=True)
+    stats = pd.read_csv(tmp_path / "run" / "train_stats.csv")
+    named = (["policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance", "std",
+              "learning_rate", "epochs", "batch_transitions", "updates"] if algo == "ppo"
+             else ["critic_loss", "actor_loss", "q_mean", "critic_updates", "buffer_size"])
+    assert list(stats.columns) == ["global_step", *named, "steps_per_second"]
+    assert stats["global_step"].tolist() == ([64, 128, 192, 256] if algo == "ppo" else [100, 200, 300])
+    assert np.isfinite(stats[named[0]]).all()
