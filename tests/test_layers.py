@@ -56,7 +56,6 @@ LAYERS: dict[str, int] = {
     "envkit.commands": 7,
 }
 LAYER_NAMES = ["spec", "rewards", "backends", "env", "agents", "analysis", "sweeps", "CLI"]
-AGENTS_XFAIL = "agents decoupling lands in a parallel branch"
 
 
 @dataclass(frozen=True)
@@ -300,24 +299,22 @@ def test_no_lower_layer_imports_a_higher_one() -> None:
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=False, reason=AGENTS_XFAIL)
 def test_agents_import_nothing_of_envkit_rewards_or_sweeps() -> None:
     problems = [p for p in upward_imports(IMPORTS) if _is_agents(p)]
     assert problems == [], "\n".join(problems)
 
 
 def test_package_inits_import_at_import_time_only_what_their_lowest_module_may() -> None:
-    problems = [p for p in eager_imports_in_package_inits(IMPORTS) if not _is_agents(p)]
+    problems = eager_imports_in_package_inits(IMPORTS)
     assert problems == [], "\n".join(problems)
 
 
 def test_only_the_backends_import_a_simulator() -> None:
-    problems = [p for p in simulator_imports(IMPORTS) if not p.startswith("agents/envs.py:")]
+    problems = simulator_imports(IMPORTS)
     assert problems == [], "\n".join(problems)
     assert any(i.source.startswith("envkit.backends") and i.target == "pybullet" for i in IMPORTS)
 
 
-@pytest.mark.xfail(strict=False, reason=AGENTS_XFAIL)
 def test_agents_envs_imports_no_simulator() -> None:
     problems = [p for p in simulator_imports(IMPORTS) if p.startswith("agents/envs.py:")]
     assert problems == [], "\n".join(problems)

@@ -36,7 +36,7 @@ def register_external_envs(env_id: str) -> bool:
     package = external_package(env_id)
     if package is None:
         return False
-    from envkit.backends.bullet import silence_stdout
+    from envkit.backends.stdio import silence_stdout
 
     try:
         with silence_stdout():
@@ -49,7 +49,7 @@ def register_external_envs(env_id: str) -> bool:
 def make_external(env_id: str, **kwargs: Any) -> gym.Env:
     """`gymnasium.make(env_id, **kwargs)` after registering the id's package, without the lines
     pybullet prints on import and connection."""
-    from envkit.backends.bullet import silence_stdout
+    from envkit.backends.stdio import silence_stdout
 
     register_external_envs(env_id)
     with silence_stdout():
