@@ -15,6 +15,7 @@
 | action_l2 | squared norm of the action | negative |
 | ee_object_distance | distance from the end effector to the nearest remaining object | negative |
 | object_lifted | objects whose bottom is `height` above their table | positive |
+| object_bin_distance | distance from each remaining object to the nearest bin accepting its shape (0 inside) | negative, or as a potential's phi |
 
 Each registration states everything the analysis needs about its term: the scene
 features it `requires`, whether it is a `state_function` (a valid potential), and its
@@ -25,7 +26,7 @@ lint `profile` (plain data the lint interprets). A new term is its function and 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -175,3 +176,54 @@ def object_lifted(ctx: StepContext, height: float = 0.04) -> float:
         if s.object_active[i] and s.object_position[i, 2] - obj.half_extents[2] >= top + height:
             count += 1
     return float(count)
+
+
+_REDUCE = ("sum", "min", "mean")
+
+
+def _check_bin_distance(params: dict[str, Any]) -> list[str]:
+    reduce = params.get("reduce", "sum")
+    if reduce not in _REDUCE:
+        return [f"reward term 'object_bin_distance': reduce must be one of {', '.join(_REDUCE)}, got {reduce!r}"]
+    if not isinstance(params.get("horizontal_only", False), bool):
+        return ["reward term 'object_bin_distance': horizontal_only must be true or false"]
+    return []
+
+
+@register(
+    requires=("bins", "objects"),
+    state_function=True,
+    profile=LintProfile.of("distance", to="bin", kernel="linear", what="object-bin distance"),
+    check=_check_bin_distance,
+)
+def object_bin_distance(ctx: StepContext, reduce: str = "sum", horizontal_only: bool = False) -> float:
+    """How far the objects still in play are from a bin that accepts them.
+
+    Per object: the distance from its centre to the nearest point of the box of the
+    nearest bin accepting its shape (0 with the centre inside it; with
+    `horizontal_only`, in x and y only, so a bin is a column over its footprint).
+    Removed objects are done and count 0; an object no bin accepts counts 0 too
+    (nothing to move it towards). `reduce` combines the objects: sum (every object
+    counts), min (the closest one), mean. As a potential's phi it moves objects
+    towards their bins, which `ee_object_distance` (the hand to an object) cannot.
+    """
+    s = ctx.state
+    dims = 2 if horizontal_only else 3
+    values = []
+    for i, obj in enumerate(ctx.objects):
+        if not s.object_active[i]:
+            continue
+        p = s.object_position[i, :dims]
+        best = math.inf
+        for b in ctx.spec.bins:
+            if b.accepts and obj.shape not in b.accepts:
+                continue
+            lo = np.subtract(b.position, b.half_extents)[:dims]
+            hi = np.add(b.position, b.half_extents)[:dims]
+            best = min(best, float(np.linalg.norm(p - np.clip(p, lo, hi))))
+        values.append(best if math.isfinite(best) else 0.0)
+    if not values:
+        return 0.0
+    if reduce == "min":
+        return min(values)
+    return float(sum(values) / len(values)) if reduce == "mean" else float(sum(values))

@@ -141,7 +141,11 @@ def _goal_values(f: SceneFacts) -> tuple[float, float]:
 @_model("distance")
 def _distance(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     """A dense function of the goal's or the nearest object's distance: linear, or 1 - tanh(d / std)."""
-    d, near_d = _goal_values(f) if m.get("to", "goal") == "goal" else (f.typical_object_distance, 0.0)
+    to = m.get("to", "goal")
+    if to == "goal":
+        d, near_d = _goal_values(f)
+    else:
+        d, near_d = (f.typical_bin_distance if to == "bin" else f.typical_object_distance), 0.0
     if m.get("kernel", "linear") == "linear":
         return dict(
             kind="dense",

@@ -62,6 +62,7 @@ class SceneFacts:
     success_terminates: bool
     typical_goal_distance: float
     typical_object_distance: float
+    typical_bin_distance: float  # spawn centre to the nearest bin accepting a spawnable shape
     max_distance: float
     possible: dict[str, bool] = field(default_factory=dict)
     exits: list[Route] = field(default_factory=list)
@@ -155,6 +156,7 @@ def scene_facts(spec: SceneSpec, gamma: float = 0.99) -> SceneFacts:
             start = ee - np.array([0.0, 0.0, spec.tool.tip_depth])
         d_goal = _rms_distance(start, centre, gw + (obj_widths if by_object else 0.0))
     d_obj = _rms_distance(ee, obj, obj_widths) if obj is not None else 0.0
+    d_bin = _bin_distance(spec, obj, shapes) if obj is not None else 0.0
     t0 = spec.tables[0]
     max_distance = float(math.hypot(t0.size[0], t0.size[1]))
 
@@ -185,6 +187,7 @@ def scene_facts(spec: SceneSpec, gamma: float = 0.99) -> SceneFacts:
         success_terminates=success_terminates,
         typical_goal_distance=d_goal,
         typical_object_distance=d_obj,
+        typical_bin_distance=d_bin,
         max_distance=max_distance,
         possible=possible,
         notes=notes,
@@ -192,6 +195,22 @@ def scene_facts(spec: SceneSpec, gamma: float = 0.99) -> SceneFacts:
     facts.success = _success_route(facts)
     facts.exits = _exit_routes(facts)
     return facts
+
+
+def _bin_distance(spec: SceneSpec, obj: np.ndarray, shapes: tuple[str, ...]) -> float:
+    """Mean over spawnable shapes of the distance from the spawn centre to the nearest
+    accepting bin's box (what `object_bin_distance` starts from on a typical reset)."""
+    per_shape = []
+    for shape in shapes:
+        d = [
+            float(np.linalg.norm(obj - np.clip(obj, np.subtract(b.position, b.half_extents),
+                                                np.add(b.position, b.half_extents))))
+            for b in spec.bins
+            if not b.accepts or shape in b.accepts
+        ]
+        if d:
+            per_shape.append(min(d))
+    return float(np.mean(per_shape)) if per_shape else 0.0
 
 
 # ----------------------------------------------------------------------------- routes
