@@ -48,13 +48,16 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         },
     ],
     # sort_fixed + potential-based shaping that moves the object towards the bin accepting
-    # its shape (phi = -500 x the object's distance to that bin: up to ~+125 for a typical
-    # 0.25 m route; the hand's approach alone cannot say where the object should go)
+    # its shape (phi = -500 x the object's distance to that bin: ~+110 for a typical route;
+    # the hand's approach alone cannot say where the object should go). phi is 0 in a
+    # terminal state, so any ending cashes in ~+110 against running out of time: floor drops
+    # and wrong bins cost 200 here, not 50 and 100, or ending on purpose pays (a measured
+    # trap, docs/task-b.md; `envkit lint` reports it as early-exit-trap)
     "sort_shaped": [
         {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -50.0},
+        {"term": "object_on_floor", "weight": -200.0},
         {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -100.0},
+        {"term": "object_in_wrong_bin", "weight": -200.0},
         {
             "term": "potential",
             "name": "approach_object",

@@ -131,6 +131,7 @@ class _Values:
         self.step_rate = sum(p.per_step for p in active)
         self.idle_rate = sum(p.idle_best for p in active if p.kind in ("step", "dense"))
         self.success_rate = sum(p.at_success for p in active)
+        self.termination = sum(p.at_termination for p in active)
 
     def outcome(self, name: str) -> float:
         return sum(p.outcomes.get(name, 0.0) for p in active_with(self.active, name))
@@ -141,6 +142,8 @@ class _Values:
         f = self.f
         events = sum(count * self.outcome(o) for o, count in r.outcomes.items())
         value = self.step_rate * f.discounted_steps(r.steps) + f.discount_at(r.steps) * events
+        if r.terminates:
+            value += f.discount_at(r.steps) * self.termination
         if r.name == "success" and not r.terminates:
             if bootstrap and f.gamma < 1:
                 tail = 1.0 / (1.0 - f.gamma)
@@ -313,11 +316,13 @@ def _early_exit(
         events = sum(c * v.outcome(o) for o, c in r.outcomes.items())
         step_terms = tuple(p.label for p in ps if p.per_step < 0)
         event_terms = tuple(p.label for p in ps if set(p.outcomes) & set(r.outcomes))
+        end_terms = tuple(p.label for p in ps if p.at_termination > 0) if r.terminates else ()
         beats_success = success is not None and value >= success
         base = (
             f"Ending the episode on purpose pays better than trying. Route '{r.name}': {r.how}, about "
             f"{r.steps} steps, returns {value:.4g} (gamma {f.gamma:g}: {v.step_rate:+.4g} per step"
-            f"{', then ' + _fmt(events) + ' for the exit' if r.outcomes else ''}). An attempt that fails "
+            f"{', then ' + _fmt(events) + ' for the exit' if r.outcomes else ''}"
+            f"{_termination_words(ps) if end_terms else ''}). An attempt that fails "
             f"runs to the {f.max_steps}-step limit and returns {timeout:.4g}."
         )
         if beats_success:
@@ -338,13 +343,22 @@ def _early_exit(
             msg = base + " The scene has no reachable success, so the exit is the best policy."
             severity = "error"
         fix = _exit_fix(f, r, v, timeout)
-        findings.append(Finding(severity, "early-exit-trap", event_terms + step_terms, msg, fix))
+        findings.append(Finding(severity, "early-exit-trap", event_terms + end_terms + step_terms, msg, fix))
     return findings, scenarios
+
+
+def _termination_words(ps: list[TermProfile]) -> str:
+    parts = [f"{_fmt(p.at_termination)} from potential '{p.label}'" for p in ps if p.at_termination > 0]
+    return (
+        ", plus " + ", ".join(parts) + " for ending at all (phi is 0 in a terminal state, so any ending "
+        "cashes in -weight x phi of the state it ends from; the shaping of whole episodes still telescopes, "
+        "but against running out of time every ending pays)"
+    )
 
 
 def _exit_fix(f: SceneFacts, r: Route, v: _Values, timeout: float) -> str:
     # event total E at the exit such that the exit is no better than timing out
-    need = (timeout - v.step_rate * f.discounted_steps(r.steps)) / f.discount_at(r.steps)
+    need = (timeout - v.step_rate * f.discounted_steps(r.steps)) / f.discount_at(r.steps) - v.termination
     per = sum(r.outcomes.values()) or 1.0
     parts = []
     if r.outcomes:
@@ -361,7 +375,7 @@ def _exit_fix(f: SceneFacts, r: Route, v: _Values, timeout: float) -> str:
     else:
         parts.append(f"add a penalty of more than {-need:.3g} for this ending")
     rest = f.discounted_steps(f.max_steps) - f.discounted_steps(r.steps)
-    events = sum(c * v.outcome(o) for o, c in r.outcomes.items())
+    events = sum(c * v.outcome(o) for o, c in r.outcomes.items()) + v.termination
     if v.step_rate < 0 and events < 0 and rest > 0:
         max_rate = f.discount_at(r.steps) * -events / rest
         parts.append(f"shrink the per-step penalty below {max_rate:.3g} per step")

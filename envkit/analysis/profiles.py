@@ -55,6 +55,10 @@ class TermProfile:
     idle_best: float = 0.0
     at_success: float = 0.0
     magnitude: float = 0.0
+    #: what a real termination pays against running out of time: a potential's phi is 0 in
+    #: a terminal state, so ending the episode, however, cashes in -w x phi of the state it
+    #: ended from (the typical value is used)
+    at_termination: float = 0.0
     shaping: bool = False  # a dense hint towards the task, not the task itself
     phi: str | None = None
     gamma: float | None = None
@@ -216,6 +220,7 @@ def _potential(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) ->
         phi=phi,
         gamma=float(p.get("gamma", 0.99)),
         magnitude=abs(w) * size * phases,
+        at_termination=-w * inner.per_step if inner.kind == "dense" else 0.0,
         basis=f"gamma*phi(s')-phi(s) with phi = {w:g} x {phi} (~{w * size:.3g} per approach, "
         f"{phases} approach(es)); sums to a constant over a terminated episode",
     )
