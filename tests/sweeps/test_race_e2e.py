@@ -77,7 +77,7 @@ def test_a_race_eliminates_the_design_built_to_lose_survives_ctrl_c_and_continue
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline and proc.poll() is None:
             record = _read(sweep_dir / "race.json")
-            beyond = [j for j in sweep_dir.iterdir() if j.is_dir() and _step(j) > 3100]  # past the rung
+            beyond = [j for j in sweep_dir.glob("*/") if _step(j) > 3100]  # past the rung
             if record and len(record.get("rungs", [])) == 1 and beyond:
                 os.killpg(proc.pid, signal.SIGINT)
                 break
