@@ -1,4 +1,4 @@
-"""`envkit tune` without training: the search space and its errors, and the study's logic (pruning by
+"""`envkit tune` (sweeps/study.py, sweeps/tune.py) without training: the search space and its errors, and the study's logic (pruning by
 the racing rule, failed and NaN trials, resuming, retrying a killed worker's trial, the re-runs on
 fresh seeds, the outputs) with a fake launcher that writes each job's trial folder at once, its
 learning curve a known function of the configuration. test_tune_e2e.py trains for real."""
@@ -22,12 +22,11 @@ from optuna.trial import TrialState
 from envkit.errors import ConfigError
 from envkit.loader import load_scene
 from sweeps.launch import check_trials, plan
-from sweeps.tune import (
+from sweeps.study import (
     Param,
     confirm,
     design_terms_with,
     finished,
-    importances,
     open_study,
     optimize,
     parse_search,
@@ -35,8 +34,8 @@ from sweeps.tune import (
     reward_option,
     settings,
     top_trials,
-    write_outputs,
 )
+from sweeps.tune import importances, write_outputs
 
 HERE = Path(__file__).resolve().parent
 SPARSE = [{"term": "time_penalty", "weight": -1.0}, {"term": "success_bonus", "weight": 1.0}]
@@ -308,7 +307,7 @@ def test_the_top_configurations_are_rerun_on_fresh_seeds_and_reported(tmp_path: 
 
 
 def test_importances_use_optunas_evaluator_or_the_documented_fallback() -> None:
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     rng = np.random.default_rng(0)
     for _ in range(12):
         x = study.ask({"a": optuna.distributions.FloatDistribution(0, 1),
