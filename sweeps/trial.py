@@ -5,12 +5,15 @@ an exception in a user's reward term) ends in a `summary.json` that says so, and
 function returns normally, so the launcher goes on with the other trials. A rerun of
 the same sweep skips trials whose summary is complete and made with the same config,
 continues killed ones from their last checkpoint, and redoes failed ones after moving
-their files to `attempts/<n>/` (nothing already produced is deleted).
+their files to `attempts/<n>/` (nothing already produced is deleted). With `pause_at`
+(a race's rung) a trial trains only that far and stops as `paused`; a later run that asks
+for more continues it from its checkpoint.
 
 Files a trial adds to its Hydra job directory (besides `.hydra/` and the agents' run
 files, docs/architecture.md): `trial.json` (resolved config, overrides, group choices,
 fingerprint; written first, so even a killed trial can be grouped), `scene.yaml` (the
-exact scene trained on, reward included), `summary.json`, and `error.txt` on failure.
+exact scene trained on, reward included), `summary.json`, `error.txt` on failure, and
+`legs.json` when it was paused (each pause asked for and the step it stopped at).
 """
 
 from __future__ import annotations
