@@ -355,3 +355,24 @@ def test_bad_input_fails_before_anything_trains_or_a_study_is_made(tmp_path: Pat
         tune([*_experiment(tmp_path, search), *extra])
     assert all(w in str(err.value) for w in words), str(err.value)
     assert not (tmp_path / "runs").exists()  # no study, no trial folder
+
+
+def share_the_study(tmp: str) -> None:
+    """One worker of test_two_workers_share_one_study (run in its own process)."""
+    t = _tuning(_experiment(Path(tmp), LR, trials=6))
+    optimize(t, FakeLaunch())
+
+
+def test_two_workers_share_one_study(tmp_path: Path) -> None:
+    _experiment(tmp_path, LR, trials=6)
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r}); from test_tune import share_the_study; " \
+           f"share_the_study({str(tmp_path)!r})"
+    workers = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True) for _ in range(2)]
+    outs = [w.communicate(timeout=600)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outs
+    assert all("trial #" in out for out in outs), outs  # both took trials from the study
+    study = optuna.load_study(study_name="tune", storage=f"sqlite:///{tmp_path / 'runs' / 't' / 'study.db'}")
+    numbers = [x.number for x in study.trials]
+    assert len(numbers) == len(set(numbers)) and 6 <= finished(study) <= 7  # each stops once 6 are done
+    assert all(x.state in (TrialState.COMPLETE, TrialState.PRUNED) for x in study.trials)
