@@ -21,10 +21,18 @@ import pandas as pd
 
 from envkit.errors import ConfigError
 from sweeps.files import read_csv, read_json
+from sweeps.racing import RaceRecord, load_record
 from sweeps.summary import curve_metrics
 
 #: Keys never part of a design: the seed (what designs are averaged over) and bookkeeping.
-NOT_DESIGN_KEYS = ("seed", "name", "out_dir", "launcher", "progress", "resume", "isolate")
+NOT_DESIGN_KEYS = ("seed", "name", "out_dir", "launcher", "progress", "resume", "isolate", "pause_at")
+#: Sections of settings for how a sweep runs (racing, tuning), never part of a design.
+NOT_DESIGN_SECTIONS = ("race", "search", "trials", "tune")
+
+
+def is_design_key(key: str) -> bool:
+    """False for the seed, bookkeeping keys and the race/tune settings."""
+    return key not in NOT_DESIGN_KEYS and key.split(".")[0] not in NOT_DESIGN_SECTIONS
 
 
 @dataclass
@@ -33,7 +41,8 @@ class Trial:
 
     path: Path
     status: str
-    """completed | failed | incomplete (killed or still running: no summary.json yet)."""
+    """completed | paused (stopped at a race's rung before its budget) | failed | incomplete (killed or
+    still running: no summary.json yet)."""
     summary: dict[str, Any]
     info: dict[str, Any]
     design: dict[str, str] = field(default_factory=dict)
@@ -76,6 +85,8 @@ class Sweep:
     """The design keys: what varies across the trials (seeds and `task_key` excluded)."""
     task_key: str | None = None
     """A key treated as tasks to stratify over (e.g. scene) instead of as part of the design."""
+    race: RaceRecord | None = None
+    """The race's history (race.json) when the first sweep folder was raced (`envkit sweep ... race=true`)."""
 
 
 def design_label(design: dict[str, str]) -> str:
@@ -147,7 +158,7 @@ def design_keys(trials: Iterable[Trial]) -> list[str]:
     for t in trials:
         for o in t.info.get("overrides", []):
             k = _override_key(o)
-            if k and k not in NOT_DESIGN_KEYS and k not in keys:
+            if k and is_design_key(k) and k not in keys:
                 keys.append(k)
     varying = [k for k in keys if len({design_value(t, k) for t in trials}) > 1]
     order = {"scene": 0, "scene_file": 0, "reward": 1, "agent": 2}
@@ -166,4 +177,4 @@ def collect(dirs: Sequence[str | Path], task_key: str | None = None) -> Sweep:
     """The trials under `dirs`, grouped into designs; `task_key` (e.g. scene) is left out of the
     designs, to be stratified over by the judging step."""
     trials = find_trials(dirs)
-    return Sweep(trials, assign_designs(trials, task_key), task_key)
+    return Sweep(trials, assign_designs(trials, task_key), task_key, load_record(Path(dirs[0])) if dirs else None)

@@ -21,6 +21,7 @@ import numpy as np
 from sweeps import analytics
 from sweeps.analytics import Correlation, TermContribution
 from sweeps.collect import Sweep, Trial, collect, design_value
+from sweeps.racing import RaceRecord
 from sweeps.stats import NAN_INTERVAL, Interval, bootstrap_ci, probability_of_improvement_ci
 
 #: Designs with fewer completed seeds get a warning: their intervals say little.
@@ -38,6 +39,8 @@ class DesignStats:
     """Completed trials."""
     failed: int = 0
     incomplete: int = 0
+    paused: int = 0
+    """Trials stopped at a race's rung before their budget (an eliminated design's, or a race under way)."""
     success: Interval = NAN_INTERVAL
     """IQM of the final success rates, 95% stratified-bootstrap CI."""
     ret: Interval = NAN_INTERVAL
@@ -52,6 +55,8 @@ class DesignStats:
     steps_per_second: float | None = None
     gamed: list[str] = field(default_factory=list)
     """Labels of the trials flagged for possible reward gaming."""
+    race: str | None = None
+    """In a raced sweep: how the design left the race (finished, eliminated at rung k, ...)."""
 
     def scores(self, metric: str, task_key: str | None) -> list[np.ndarray]:
         """Final scores of the completed trials, one array per task (stratum)."""
@@ -82,6 +87,8 @@ class Report:
     warnings: list[str]
     correlations: list[Correlation]
     terms: list[TermContribution]
+    race: RaceRecord | None = None
+    """The race's history when the sweep was raced: each design's rung standings and the compute used."""
 
     @property
     def best(self) -> DesignStats | None:
@@ -99,6 +106,7 @@ def design_stats(label: str, keys: dict[str, str], trials: list[Trial], reps: in
     done = [t for t in trials if t.status == "completed"]
     d.seeds, d.failed = len(done), sum(t.status == "failed" for t in trials)
     d.incomplete = sum(t.status == "incomplete" for t in trials)
+    d.paused = sum(t.status == "paused" for t in trials)
     d.success = bootstrap_ci(d.scores("success", task_key), "iqm", reps, seed=seed)
     d.ret = bootstrap_ci(d.scores("return", task_key), "mean", reps, seed=seed)
     d.auc = bootstrap_ci(np.array([t.summary.get("auc_success") if t.summary.get("auc_success") is not None
@@ -141,8 +149,25 @@ def judge(sweep: Sweep, reps: int = 2000, seed: int = 0) -> Report:
                 best.scores(metric, sweep.task_key), other.scores(metric, sweep.task_key), reps, seed=seed)
     correlations = [analytics.return_success_correlation(d.label, d.trials) for d in designs]
     terms = [row for d in designs for row in analytics.term_contributions(d.label, d.trials)]
-    text, warnings = verdict(designs, metric, improvement, sweep.trials)
-    return Report(metric, sweep.keys, designs, sweep.trials, improvement, text, warnings, correlations, terms)
+    if sweep.race is not None:
+        fates = race_fates(sweep.race)
+        for d in designs:
+            d.race = fates.get(frozenset(d.label.split()))
+    text, warnings = verdict(designs, metric, improvement, sweep.trials, sweep.race)
+    return Report(metric, sweep.keys, designs, sweep.trials, improvement, text, warnings, correlations, terms,
+                  sweep.race)
+
+
+def race_fates(race: RaceRecord) -> dict[frozenset[str], str]:
+    """How each design left the race, by the set of its `key=value` parts (the race names designs by
+    their overrides, the report by their config values; both spell a value the same way)."""
+    out: dict[frozenset[str], str] = {}
+    for label, info in race.designs.items():
+        status, at = info.get("status", "racing"), info.get("out_at")
+        where = f" at rung {at + 1} ({race.rule.get('rungs', [])[at]:g})" if at is not None else ""
+        out[frozenset(label.split())] = {"racing": "still racing", "finished": "finished"}.get(status,
+                                                                                             f"{status}{where}")
+    return out
 
 
 def build_report(dirs: Sequence[str | Path], reps: int = 2000, seed: int = 0, task_key: str | None = None) -> Report:
@@ -154,7 +179,7 @@ def build_report(dirs: Sequence[str | Path], reps: int = 2000, seed: int = 0, ta
 
 
 def verdict(designs: list[DesignStats], metric: str, improvement: dict[str, Interval],
-            trials: list[Trial]) -> tuple[str, list[str]]:
+            trials: list[Trial], race: RaceRecord | None = None) -> tuple[str, list[str]]:
     """The verdict paragraph and the warnings that qualify it."""
     warnings: list[str] = []
     ranked = [d for d in designs if d.seeds > 0]
@@ -167,6 +192,12 @@ def verdict(designs: list[DesignStats], metric: str, improvement: dict[str, Inte
 
     if not ranked:
         text = "No trial has completed yet, so there is nothing to compare."
+    elif len(ranked) == 1 and race is not None and any(d.paused and not d.seeds for d in designs):
+        b = ranked[0]
+        out = [d.label for d in designs if d.paused and not d.seeds]
+        text = (f"{b.label} wins the race: the only design at the full budget, {what} {est(b).fmt()} ({how} over "
+                f"{seeds(b)}, 95% CI). The race stopped the other {len(out)} at a rung (section Race: where, and on "
+                f"what evidence): {'; '.join(out)}.")
     elif len(ranked) == 1:
         b = ranked[0]
         text = (f"Only one design has completed trials ({b.label}): {what} {est(b).fmt()} ({how} over "
@@ -190,6 +221,10 @@ def verdict(designs: list[DesignStats], metric: str, improvement: dict[str, Inte
         if metric == "return":
             text += (" No trial reports a success rate, so designs are ranked by return, which is only "
                      "meaningful when they share a reward scale.")
+        stopped = [d.label for d in designs if d.paused and not d.seeds]
+        if race is not None and stopped:
+            text += (f" The race stopped {len(stopped)} other design(s) at a rung (section Race: where, and on what "
+                     "evidence).")
     few = [d.label for d in ranked if d.seeds < MIN_SEEDS]
     if few:
         warnings.append(f"{len(few)} design(s) have fewer than {MIN_SEEDS} completed seeds, so their intervals "
@@ -201,6 +236,16 @@ def verdict(designs: list[DesignStats], metric: str, improvement: dict[str, Inte
                  for t in failed]
         warnings.append(f"{len(failed)} trial(s) failed and are left out of the estimates (rerunning the sweep "
                         f"redoes them; their files are kept under attempts/): " + " | ".join(lines))
+    paused = [d for d in designs if d.paused]
+    if paused and race is not None and race.finished:
+        out = [d.label for d in paused if not d.seeds]
+        warnings.append(f"The race stopped {len(out)} design(s) before their budget ({'; '.join(out)}): they have no "
+                        "full-budget seeds and are left out of the ranking. Their rung history (section Race) shows "
+                        "where and on what evidence.")
+    elif paused:
+        warnings.append(f"{sum(d.paused for d in paused)} trial(s) are paused at a rung of a race before their budget "
+                        f"and are left out of the estimates ({'; '.join(d.label for d in paused)}). Rerun the race "
+                        "(the same command) to continue it.")
     incomplete = [t for t in trials if t.status == "incomplete"]
     if incomplete:
         warnings.append(f"{len(incomplete)} trial(s) have no summary (killed, interrupted or still running) and are "

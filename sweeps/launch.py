@@ -16,8 +16,9 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from envkit.errors import ConfigError, EnvkitError
 
@@ -27,6 +28,20 @@ class Plan:
     sweep_dir: Path
     trials: list[list[str]]
     """The overrides of each trial, in launch order."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The config composed from the non-sweep overrides (hydra section left out): the race and tune settings."""
+    exclude_keys: list[str] = field(default_factory=list)
+    """Override keys that do not name a trial's folder (hydra.job.config.override_dirname.exclude_keys)."""
+
+    def trial_dir(self, overrides: list[str]) -> Path:
+        """The folder Hydra gives the trial of these overrides (its sorted overrides, as in conf/config.yaml)."""
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        from sweeps.schema import trial_dir_name
+
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("hydra.")])
+        lines = sorted(str(o.input_line) for o in parsed if o.key_or_group not in self.exclude_keys)
+        return self.sweep_dir / trial_dir_name(",".join(lines))
 
 
 @contextlib.contextmanager
@@ -67,9 +82,12 @@ def plan(overrides: list[str]) -> Plan:
             merged = parser.parse_overrides(params + list(overrides))
             batches = BasicSweeper.split_arguments(merged, None)
             sweep_dir = Path(OmegaConf.select(cfg, "hydra.sweep.dir"))
+            exclude = [str(k) for k in cfg.hydra.job.config.override_dirname.exclude_keys]
+            settings = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("race", "search", "tune")}
+            settings.update(trials=cfg.trials, name=cfg.name, out_dir=cfg.out_dir)
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError(explain(exc)) from None
-    return Plan(sweep_dir, [t for batch in batches for t in batch])
+    return Plan(sweep_dir, [t for batch in batches for t in batch], settings, exclude)
 
 
 def explain(exc: Exception) -> str:
@@ -101,9 +119,10 @@ def explain(exc: Exception) -> str:
             "(`python -m sweeps.train --cfg job` prints the config; `envkit sweep --help` the syntax).")
 
 
-def check_trials(the_plan: Plan) -> None:
+def check_trials(the_plan: Plan) -> list[dict[str, Any]]:
     """Compose every planned trial and validate its agent config and its scene before anything runs,
-    so a typo in one grid point costs a second, not a failed trial per seed."""
+    so a typo in one grid point costs a second, not a failed trial per seed. Returns the trials'
+    resolved configs, in plan order."""
     from hydra import compose
     from omegaconf import OmegaConf, open_dict
 
@@ -113,12 +132,14 @@ def check_trials(the_plan: Plan) -> None:
     from sweeps.trial import add_user_paths, scene_overrides
 
     scenes: dict[str, str | None] = {}
+    configs: list[dict[str, Any]] = []
     with hydra_context():
         for overrides in the_plan.trials:
             cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
             with open_dict(cfg):
                 del cfg["hydra"]
             config = OmegaConf.to_container(cfg, resolve=True)
+            configs.append(config)  # type: ignore[arg-type]
             where = f"Trial {describe(list(overrides))}"
             agent = dict(config["agent"])  # type: ignore[index]
             try:
@@ -137,6 +158,7 @@ def check_trials(the_plan: Plan) -> None:
                     scenes[key] = str(exc)
             if scenes[key] is not None:
                 raise ConfigError(f"{where}: {scenes[key]}")
+    return configs
 
 
 def ablation_overrides(design: str, conf: Path) -> list[str]:
@@ -153,10 +175,13 @@ def ablation_overrides(design: str, conf: Path) -> list[str]:
 
 def describe(overrides: list[str]) -> str:
     """A trial's overrides without Hydra's own and the bookkeeping keys (for messages)."""
-    from sweeps.collect import NOT_DESIGN_KEYS
+    from sweeps.collect import is_design_key
 
-    skip = tuple(k for k in NOT_DESIGN_KEYS if k != "seed")
-    return " ".join(o for o in overrides if not o.startswith("hydra.") and o.split("=", 1)[0] not in skip)
+    def shown(o: str) -> bool:
+        key = o.split("=", 1)[0].lstrip("+~")
+        return not o.startswith("hydra.") and (key == "seed" or is_design_key(key))
+
+    return " ".join(o for o in overrides if shown(o))
 
 
 def varying_keys(the_plan: Plan) -> list[str]:
@@ -186,6 +211,37 @@ def run_hydra(overrides: list[str]) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def exact_jobs(jobs: list[list[str]]) -> Iterator[None]:
+    """Make the Hydra app's sweeper launch exactly `jobs` (one override list per trial) instead of the
+    product of its sweep overrides.
+
+    Racing and tuning run chosen trials (the survivors of a rung, a trial's seeds) that are no
+    grid. Hydra 1.3's basic sweeper has no option for a list of jobs and a sweeper of our own
+    would have to live in the `hydra_plugins` package, so for the duration of one `run_hydra`
+    call its `split_arguments` (which turns the overrides into batches of jobs) returns these
+    jobs as one batch. Everything after it is Hydra's own: the same config composition and
+    trial folders, and the configured launcher (local joblib workers or Ray) runs the jobs.
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    original = BasicSweeper.__dict__["split_arguments"]
+    BasicSweeper.split_arguments = staticmethod(lambda overrides, max_batch_size: [[list(j) for j in jobs]])
+    try:
+        yield
+    finally:
+        BasicSweeper.split_arguments = original
+
+
+def launch_jobs(overrides: list[str], jobs: list[list[str]]) -> int:
+    """Run exactly `jobs` through the Hydra app, its config composed from `overrides` (the sweep's
+    command line: folder, launcher, searchpath); Hydra's exit code. Nothing to run returns 0."""
+    if not jobs:
+        return 0
+    with exact_jobs(jobs):
+        return run_hydra(overrides)
+
+
 def _print_exit(message: str) -> int:
     print(message, file=sys.stderr)
     return 2
@@ -195,10 +251,11 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
           jobs: int | None = None) -> int:
     """Plan, run and report a sweep; the exit code is 1 when a trial failed, else Hydra's."""
     from sweeps.collect import collect
+    from sweeps.race import expand_switch
     from sweeps.train import preflight
     from sweeps.trial import LABEL_KEYS_ENV
 
-    overrides = list(overrides)
+    overrides = expand_switch(list(overrides))
     problem = preflight(overrides)
     if problem:
         raise ConfigError(problem)
@@ -218,33 +275,49 @@ def sweep(overrides: list[str], *, report: bool = True, dry_run: bool = False, a
         overrides += ablation_overrides(ablate, conf)
     try:
         the_plan = plan(overrides) if ablate else first
-        check_trials(the_plan)
+        configs = check_trials(the_plan)
     finally:
         if ablate and dry_run:
             shutil.rmtree(conf, ignore_errors=True)
     n = len(the_plan.trials)
-    print(f"envkit sweep: {n} trial{'s' if n != 1 else ''} -> {the_plan.sweep_dir}", flush=True)
-    if dry_run:
+    if the_plan.config.get("race", {}).get("enabled"):
+        from sweeps.race import list_race, plan_race, run_race
+
+        rp = plan_race(the_plan, configs, overrides)  # its errors come before anything trains
+        print(f"envkit sweep: a race of {len(rp.designs)} designs -> {the_plan.sweep_dir}", flush=True)
+        list_race(rp)
+        if dry_run:
+            return 0
+        try:
+            code = run_race(rp, overrides, launch_jobs)
+        except KeyboardInterrupt:
+            print(f"\nenvkit sweep: interrupted. Finished trials and rungs are kept in {the_plan.sweep_dir}; rerun the "
+                  "same command to continue the race where it stopped.", file=sys.stderr)
+            return 130
+    elif dry_run:
+        print(f"envkit sweep: {n} trial{'s' if n != 1 else ''} -> {the_plan.sweep_dir}", flush=True)
         for t in the_plan.trials:
             print("  " + describe(t))
         return 0
-    os.environ[LABEL_KEYS_ENV] = ",".join(varying_keys(the_plan))  # short progress labels in the trials
-    try:
-        code = run_hydra(overrides)
-    except KeyboardInterrupt:
-        print(f"\nenvkit sweep: interrupted. Finished trials are kept in {the_plan.sweep_dir}; rerun the same "
-              f"command to continue (finished trials are skipped), or see what exists with "
-              f"`envkit report {the_plan.sweep_dir}`.", file=sys.stderr)
-        return 130
-    finally:
-        os.environ.pop(LABEL_KEYS_ENV, None)
+    else:
+        print(f"envkit sweep: {n} trial{'s' if n != 1 else ''} -> {the_plan.sweep_dir}", flush=True)
+        os.environ[LABEL_KEYS_ENV] = ",".join(varying_keys(the_plan))  # short progress labels in the trials
+        try:
+            code = run_hydra(overrides)
+        except KeyboardInterrupt:
+            print(f"\nenvkit sweep: interrupted. Finished trials are kept in {the_plan.sweep_dir}; rerun the same "
+                  f"command to continue (finished trials are skipped), or see what exists with "
+                  f"`envkit report {the_plan.sweep_dir}`.", file=sys.stderr)
+            return 130
+        finally:
+            os.environ.pop(LABEL_KEYS_ENV, None)
     if code != 0 and not the_plan.sweep_dir.is_dir():
         return code
     try:  # collect -> judge -> render, once each
         swept = collect([the_plan.sweep_dir])
     except ConfigError:
         return code or 1
-    counts = {s: sum(t.status == s for t in swept.trials) for s in ("completed", "failed", "incomplete")}
+    counts = {s: sum(t.status == s for t in swept.trials) for s in ("completed", "paused", "failed", "incomplete")}
     print(f"envkit sweep: {the_plan.sweep_dir} holds {len(swept.trials)} trials: "
           + ", ".join(f"{v} {k}" for k, v in counts.items() if v), flush=True)
     if report:

@@ -189,3 +189,51 @@ def improvement(best: str, probs: dict[str, Interval], path: Path) -> Path | Non
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def optimisation_history(history: pd.DataFrame, metric: str, path: Path) -> Path | None:
+    """`envkit tune`: each trial's value by trial number (complete as dots, pruned as crosses at their
+    last rung's value, failed as marks on the axis) and the best value so far."""
+    if history.empty:
+        return None
+    plt, _ = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    values = pd.to_numeric(history["value"], errors="coerce")
+    done = history["state"] == "complete"
+    ax.plot(history.loc[done, "trial"], values[done], "o", color="tab:blue", label="complete")
+    pruned = history["state"] == "pruned"
+    if pruned.any():
+        ax.plot(history.loc[pruned, "trial"], values[pruned].fillna(0.0), "x", color="tab:orange",
+                label="pruned (value at its last rung)")
+    failed = history["state"] == "fail"
+    if failed.any():
+        ax.plot(history.loc[failed, "trial"], [0.0] * int(failed.sum()), "v", color="tab:red", label="failed")
+    best = values.where(done).cummax()
+    ax.step(history["trial"], best, where="post", color="k", lw=1.2, label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("success IQM" if metric == "success" else "success AUC")
+    ax.set_title("optimisation history")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def importances(values: dict[str, float], method: str, path: Path) -> Path | None:
+    """`envkit tune`: parameter importances as horizontal bars (largest on top)."""
+    if not values:
+        return None
+    plt, _ = _plt()
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.6))
+    ax.barh(range(len(names)), [values[n] for n in names], color="tab:blue", alpha=0.7)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([_short(n, 45) for n in names])
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlabel("importance")
+    ax.set_title(_short(f"parameter importances ({method})", 80), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

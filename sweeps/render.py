@@ -49,6 +49,7 @@ def comparison_rows(report: Report) -> list[dict[str, Any]]:
     """The comparison table as shown (comparison.md, .html, the console): formatted text."""
     rows = []
     best = report.best
+    paused = any(d.paused for d in report.designs)
     for rank, d in enumerate(report.designs, 1):
         p = report.improvement.get(d.label)
         rows.append({
@@ -56,6 +57,8 @@ def comparison_rows(report: Report) -> list[dict[str, Any]]:
             **d.keys,
             "seeds": d.seeds,
             "failed": d.failed + d.incomplete,
+            **({"paused": d.paused} if paused else {}),
+            **({"race": d.race or "-"} if report.race is not None else {}),
             "success IQM [95% CI]": d.success.fmt(),
             "return [95% CI]": d.ret.fmt(1),
             "success AUC": d.auc.fmt(),
@@ -80,8 +83,60 @@ def numeric_rows(report: Report) -> list[dict[str, Any]]:
             "reached_threshold": d.reached, "steps_to_threshold_median": d.steps_to_threshold,
             "wall_time_mean": d.wall_time, "steps_per_second_mean": d.steps_per_second,
             "p_best_improves": p.value, "p_low": p.low, "p_high": p.high, "gamed_seeds": len(d.gamed),
+            **({"paused": d.paused, "race": d.race} if report.race is not None else {}),
         })
     return out
+
+
+def race_rows(report: Report) -> list[dict[str, Any]]:
+    """race.csv: one row per design and rung of a raced sweep."""
+    if report.race is None:
+        return []
+    return [{"rung": r.index + 1, "fraction": r.fraction, "leader": r.leader, "design": st["design"],
+             "seeds": st["seeds"], "scores": " ".join(f"{x:.3f}" for x in st["scores"]), "value": st["interval"][0],
+             "low": st["interval"][1], "high": st["interval"][2], "decision": st["decision"],
+             "added_seeds": st.get("add_seeds", 0), "why": st["why"]} for r in report.race.rungs for st in r.standings]
+
+
+def race_markdown(report: Report) -> str:
+    """The race section: the rule, the compute against the full grid, each design's standing per rung
+    and the evidence of every elimination."""
+    race = report.race
+    if race is None:
+        return ""
+    rule = race.rule
+    rungs = [float(r) for r in rule.get("rungs", [])]
+    what = "success IQM" if rule.get("metric") == "success" else "success AUC (mean)"
+    frac = race.compute_fraction
+    seeds = (f"{rule.get('min_seeds')} seeds" if rule.get("min_seeds") == rule.get("max_seeds")
+             else f"{rule.get('min_seeds')} to {rule.get('max_seeds')} seeds (one more per rung while close)")
+    out = ["## Race", "",
+           f"Rungs at {', '.join(f'{r:g}' for r in rungs)} of the budget; at each, a design whose {what} interval "
+           "(95% stratified-bootstrap CI over its seeds, on the learning curve up to the rung) lies entirely below "
+           f"the leader's was eliminated{'; at most the top 1/' + format(rule['eta'], 'g') + ' went on' if rule.get('eta') else ''}; "
+           f"{seeds}." + ("" if race.finished else " **The race has not finished**: rerun the same command to continue it."),
+           "",
+           (f"Compute: the race trained {race.race_steps:,} transitions; the full grid (every design's starting seeds "
+            f"at the whole budget) would train {race.grid_steps:,}: {frac:.0%} of it"
+            + (f", {1 / frac:.1f}x less." if 0 < frac < 1 else ".") if race.grid_steps else "Compute: not known yet."),
+           ""]
+    table = []
+    for label, info in race.designs.items():
+        row: dict[str, Any] = {"design": label, "seeds": len(info.get("seeds", []))}
+        for r in race.rungs:
+            st = next((x for x in r.standings if x["design"] == label), None)
+            row[f"rung {r.index + 1} ({r.fraction:g})"] = (
+                "" if st is None else f"{Interval(*st['interval']).fmt()} {st['decision']}")
+        at = info.get("out_at")
+        row["fate"] = info.get("status", "") + (f" at rung {at + 1}" if at is not None else "")
+        table.append(row)
+    out += [markdown_table(table), "### Decisions", ""]
+    for r in race.rungs:
+        out.append(f"Rung {r.index + 1} ({r.fraction:g} of the budget), leader {r.leader or '-'}:")
+        out += [f"- {st['decision']} {st['design']} (scores {', '.join(f'{x:.2f}' for x in st['scores']) or '-'}): "
+                f"{st['why']}" for st in r.standings]
+        out.append("")
+    return "\n".join(out)
 
 
 def trial_rows(report: Report) -> list[dict[str, Any]]:
@@ -159,6 +214,9 @@ def write_report(report: Report, out: Path, make_plots: bool = True) -> dict[str
     pd.DataFrame(trial_rows(report)).to_csv(out / "trials.csv", index=False)
     pd.DataFrame(term_rows(report)).to_csv(out / "terms.csv", index=False)
     files.update(csv=out / "comparison.csv", trials=out / "trials.csv", terms=out / "terms.csv")
+    if report.race is not None:
+        pd.DataFrame(race_rows(report)).to_csv(out / "race.csv", index=False)
+        files["race"] = out / "race.csv"
     if make_plots:
         files.update(write_plots(report, out / "plots"))
 
@@ -172,7 +230,8 @@ def write_report(report: Report, out: Path, make_plots: bool = True) -> dict[str
            "Success IQM: interquartile mean over seeds of each trial's final success rate (mean of its last "
            "evaluations), with a 95% stratified-bootstrap confidence interval; return: mean with CI; AUC: mean "
            "height of the success curve; P(best > this): probability that a seed of the best design beats a "
-           "seed of this one, with CI.", "", analytics_markdown(report)]
+           "seed of this one, with CI.", "", *([race_markdown(report)] if report.race is not None else []),
+           analytics_markdown(report)]
     if make_plots:
         md += ["## Plots", ""] + [f"![{k}](plots/{p.name})" for k, p in files.items() if p.suffix == ".png"]
     (out / "comparison.md").write_text("\n".join(md) + "\n")
@@ -214,6 +273,7 @@ def report_json(report: Report) -> dict[str, Any]:
                      "gamed": d.gamed, "trials": [t.label for t in d.trials]} for d in report.designs],
         "probability_of_improvement": {k: iv(v) for k, v in report.improvement.items()},
         "return_success_correlation": [asdict(c) for c in report.correlations], "terms": term_rows(report),
+        **({"race": report.race.to_json()} if report.race is not None else {}),
     }
 
 
@@ -235,6 +295,16 @@ def print_report(report: Report, files: dict[str, Path] | None = None) -> None:
         table.add_row(*[str(v) for v in r.values()])
     console.print(table)
     console.print(f"[bold]Verdict:[/bold] {report.verdict}")
+    race = report.race
+    if race is not None:
+        out = [f"{label} ({info.get('status')} at rung {info['out_at'] + 1})" for label, info in race.designs.items()
+               if info.get("out_at") is not None]
+        frac = race.compute_fraction
+        console.print(f"[bold]Race:[/bold] {len(race.designs) - len(out)} of {len(race.designs)} designs "
+                      f"{'finished' if race.finished else 'still racing'}"
+                      + (f"; out: {'; '.join(out)}" if out else "")
+                      + (f". Compute {frac:.0%} of the full grid ({1 / frac:.1f}x less)." if 0 < frac < 1
+                         else f". Compute {frac:.0%} of the full grid." if frac == frac else "."))
     for w in report.warnings:
         console.print(f"[yellow]Warning:[/yellow] {w}")
     if files:

@@ -61,6 +61,46 @@ class BudgetConfig:
 
 
 @dataclass
+class RaceConfig:
+    """Racing (`envkit sweep ... race=true`, sweeps/race.py): every design trains to the first rung,
+    then only the designs that can still be best go on. The rule is in sweeps/racing.py."""
+
+    enabled: bool = False
+    """Race the sweep's designs instead of training the full grid (`race=true` sets it)."""
+    rungs: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
+    """Fractions of the budget at which the designs are compared (rounded to a multiple of
+    budget.eval_every); 1.0 is appended when the last is below it."""
+    min_seeds: int = 3
+    """Seeds each design starts with: the sweep's own seeds, topped up with the next integers."""
+    max_seeds: int | None = None
+    """A design whose interval overlaps the leader's gets one more seed per rung, up to this (default:
+    min_seeds, no seeds added)."""
+    eta: float | None = None
+    """Also keep at most the top 1/eta of the designs at each rung (successive halving); null: only
+    designs whose interval lies below the leader's are dropped."""
+    metric: str = "success"
+    """What the rungs compare: success (final success rate so far, IQM over seeds) or auc (the
+    success curve's mean height so far, mean over seeds)."""
+
+
+@dataclass
+class TuneConfig:
+    """`envkit tune` (sweeps/tune.py): how the Optuna study over `search:` runs and is confirmed."""
+
+    seeds: int = 2
+    """Seeds per Optuna trial (0..seeds-1): its score is their IQM, and pruning compares intervals."""
+    top_k: int = 3
+    """Configurations re-run on fresh seeds at the end (the winner's curse check)."""
+    confirm_seeds: int = 3
+    """Fresh seeds (1000, 1001, ...) per re-run configuration."""
+    seed: int = 0
+    """Seed of the sampler (offset by the number of trials the study already has, so a resumed study
+    does not propose its first configurations again)."""
+    startup_trials: int = 5
+    """Random trials before TPE starts modelling."""
+
+
+@dataclass
 class PPOAgent(PPOConfig):
     """PPO hyperparameters (agents.config.PPOConfig) with the algorithm's name."""
 
@@ -102,6 +142,17 @@ class TrialConfig:
     isolate: bool = True
     """Train each trial in a child process, so a crash or kill of one trial cannot take the launcher's
     worker (and the trials after it) down; false trains inside the launcher's process (for debuggers)."""
+    pause_at: int | None = None
+    """Train only to this many transitions, then stop with status `paused` (a race sets it for each rung).
+    The trial keeps the fingerprint of its whole budget, so a later run with a larger pause_at (or none)
+    continues it from its checkpoint: no transition is trained twice."""
+    race: RaceConfig = field(default_factory=RaceConfig)
+    search: dict[str, Any] = field(default_factory=dict)
+    """`envkit tune`: the ranges to search, override key -> {low, high, log} or {choices: [...]}; reward
+    weights as reward.terms.<term name>.weight (docs/sweeps.md)."""
+    trials: int = 20
+    """`envkit tune`: Optuna trials the study runs (complete, pruned or failed; shared by its workers)."""
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
 
 AGENT_NODES: dict[str, type] = {"ppo": PPOAgent, "td3": TD3Agent}

@@ -5,12 +5,15 @@ an exception in a user's reward term) ends in a `summary.json` that says so, and
 function returns normally, so the launcher goes on with the other trials. A rerun of
 the same sweep skips trials whose summary is complete and made with the same config,
 continues killed ones from their last checkpoint, and redoes failed ones after moving
-their files to `attempts/<n>/` (nothing already produced is deleted).
+their files to `attempts/<n>/` (nothing already produced is deleted). With `pause_at`
+(a race's rung) a trial trains only that far and stops as `paused`; a later run that asks
+for more continues it from its checkpoint.
 
 Files a trial adds to its Hydra job directory (besides `.hydra/` and the agents' run
 files, docs/architecture.md): `trial.json` (resolved config, overrides, group choices,
 fingerprint; written first, so even a killed trial can be grouped), `scene.yaml` (the
-exact scene trained on, reward included), `summary.json`, and `error.txt` on failure.
+exact scene trained on, reward included), `summary.json`, `error.txt` on failure, and
+`legs.json` when it was paused (each pause asked for and the step it stopped at).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sweeps.schema import register_configs
 register_configs()  # workers import this module to unpickle the task: they need the resolver too
 
 #: Top-level keys that do not change what a trial computes (they are not in its fingerprint).
-NON_RESULT_KEYS = ("name", "out_dir", "resume", "progress", "isolate")
+NON_RESULT_KEYS = ("name", "out_dir", "resume", "progress", "isolate", "pause_at", "race", "search", "trials", "tune")
 #: Files and folders of a job directory that belong to Hydra or to earlier attempts, not to a run.
 KEEP_ON_RETRY = (".hydra", "attempts", "trial.log", "trial.pid")
 
@@ -112,11 +115,22 @@ def _archive(job_dir: Path) -> Path | None:
     return target
 
 
+def goal(cfg: DictConfig | dict[str, Any]) -> int | None:
+    """The step a run of this trial is asked to reach: `pause_at` when it is below the agent's budget
+    (a race's rung), else the budget (None when the config has neither)."""
+    total = (cfg.get("agent") or {}).get("total_timesteps")
+    pause = cfg.get("pause_at")
+    if pause is not None and (total is None or int(pause) < int(total)):
+        return int(pause)
+    return None if total is None else int(total)
+
+
 def prepare(job_dir: Path, fp: str, cfg: DictConfig, label: str | None = None) -> tuple[str, dict[str, Any] | None]:
     """Decide what to do with what an earlier attempt left in `job_dir`.
 
     Returns ("skip", summary), ("summarize", None) when training had finished but the
-    summary was not written, ("resume", None) to continue from checkpoints/last.pt, or
+    summary was not written, ("resume", None) to continue from checkpoints/last.pt (an
+    interrupted attempt, or one paused before the step this run is asked to reach), or
     ("fresh", None) after archiving any earlier files.
     """
     summary = read_json(job_dir / "summary.json")
@@ -124,13 +138,23 @@ def prepare(job_dir: Path, fp: str, cfg: DictConfig, label: str | None = None) -
     before = read_json(job_dir / "trial.json")
     same = before is not None and before.get("fingerprint") == fp
     label = label or job_dir.name
+    target = goal(cfg)
+    checkpoint = (job_dir / "checkpoints" / "last.pt").is_file()
     if summary is not None and summary.get("status") == "completed" and same and cfg.resume:
         return "skip", summary
+    if summary is not None and summary.get("status") == "paused" and same and cfg.resume:
+        if target is None or int(summary.get("paused_at") or 0) >= target:
+            return "skip", summary
+        if checkpoint:
+            _say(cfg, f"[{label}] continuing from its pause at step {summary.get('global_step')} to {target:,}")
+            return "resume", None
     if status is not None and same and cfg.resume:
         if status.get("status") == "completed" and summary is None:
-            return "summarize", None
+            if target is None or int(status.get("total_timesteps") or 0) >= target or not checkpoint:
+                return "summarize", None
+            return "resume", None  # a leg ended (its summary unwritten) and this run goes further
         interrupted = status.get("status") == "running" or status.get("error") == "interrupted"
-        if interrupted and (job_dir / "checkpoints" / "last.pt").is_file():
+        if interrupted and checkpoint:
             _say(cfg, f"[{label}] continuing an interrupted attempt from step {status.get('global_step')}")
             return "resume", None
     moved = _archive(job_dir)
@@ -157,7 +181,10 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
     fp = fingerprint(config)
     action, summary = prepare(job_dir, fp, cfg, short)
     if action == "skip":
-        _say(cfg, f"[{short}] already complete, skipped (resume=false redoes it)")
+        if (summary or {}).get("status") == "paused":
+            _say(cfg, f"[{short}] already paused at step {(summary or {}).get('global_step', 0):,}, skipped")
+        else:
+            _say(cfg, f"[{short}] already complete, skipped (resume=false redoes it)")
         return _brief(summary or {})
 
     trial = {
@@ -184,9 +211,25 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
             except Exception as exc:  # noqa: BLE001 - any failure of one trial must not stop the others
                 error = record_error(job_dir, exc)
     summary = summarize(job_dir, trial, error=error, wall_time=time.perf_counter() - t0)
+    mark_pause(job_dir, summary, int(config["agent"]["total_timesteps"]))
     write_summary(job_dir, summary)
     _say(cfg, _finished_line(short, summary))
     return _brief(summary)
+
+
+def mark_pause(job_dir: Path, summary: dict[str, Any], budget: int) -> None:
+    """A run that completed short of the trial's budget was paused (`pause_at`, a race's rung): say so in
+    its summary (status `paused`, `paused_at`) and record the leg in legs.json (where the pause was asked
+    for and the step it stopped at: a race scores the rung on the curve up to there)."""
+    from agents.logger import write_json_atomic
+
+    leg_total = int(summary.get("total_timesteps") or 0)
+    if summary.get("status") != "completed" or not 0 < leg_total < budget:
+        return
+    summary["status"], summary["paused_at"] = "paused", leg_total
+    legs = [leg for leg in (read_json(job_dir / "legs.json") or {}).get("legs", []) if leg.get("pause_at") != leg_total]
+    legs.append({"pause_at": leg_total, "global_step": int(summary.get("global_step") or 0)})
+    write_json_atomic(job_dir / "legs.json", {"legs": sorted(legs, key=lambda leg: leg["pause_at"])})
 
 
 def train_in_child(job_dir: Path, label: str, resume: bool, progress: str) -> str | None:
@@ -262,10 +305,13 @@ def train(config: dict[str, Any], job_dir: Path, label: str, resume: bool, progr
     scene = write_scene(config, job_dir)
     agent = dict(config["agent"])
     algo = agent.pop("algo")
+    total = int(agent["total_timesteps"])
+    stop = goal(config) or total
+    steps = f"{total:,} steps" if stop == total else f"{stop:,} of {total:,} steps (then paused)"
     _say(progress, f"[{label}] {algo} on {config.get('scene_file') or config['scene']['id']}, reward "
-                   f"{config['reward']['name']}, {agent['total_timesteps']:,} steps, seed {config['seed']}")
+                   f"{config['reward']['name']}, {steps}, seed {config['seed']}")
     agents.train(str(scene), algo=algo, config=agent, run_dir=job_dir, seed=int(config["seed"]),
-                 resume=resume, progress=progress, label=label)
+                 resume=resume, progress=progress, label=label, total_timesteps=stop if stop < total else None)
 
 
 def _describe(exc: BaseException) -> str:
@@ -278,6 +324,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def _finished_line(label: str, s: dict[str, Any]) -> str:
+    if s["status"] == "paused":
+        success = f", success {s['final_success']:.2f}" if s.get("final_success") is not None else ""
+        return f"[{label}] paused at step {s.get('global_step', 0):,} in {s['wall_time']:.0f} s{success}"
     if s["status"] != "completed":
         first = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
         return f"[{label}] FAILED at step {s.get('global_step', 0):,}: {first}"

@@ -53,13 +53,16 @@ def test_ray_launcher_on_a_confined_local_cluster(tmp_path: Path) -> None:
     sweep = [sys.executable, "-m", "envkit.cli", "sweep", "launcher=ray", "reward=reach_dense,reach_sparse",
              "budget.timesteps=500", "budget.eval_every=250", "budget.eval_episodes=2", "agent.batch_size=250",
              "agent.tensorboard=false", f"out_dir={tmp_path}", "name=ray"]
+    # a race launches each rung through the same launcher (sweeps/race.py): paused legs continue on the cluster
+    race = [*sweep[:-1], "name=ray_race", "race=true", "race.rungs=[0.5]", "race.min_seeds=2"]
     script = f"""
 set -u
 ip link set lo up
 trap '"{ray_bin}" stop --force >/dev/null 2>&1' EXIT
 "{ray_bin}" start --head --node-ip-address=127.0.0.1 --port=6391 --num-cpus=2 --include-dashboard=false \\
     --disable-usage-stats --temp-dir={ray_tmp} >"{tmp_path}/ray_start.log" 2>&1 || {{ cat "{tmp_path}/ray_start.log"; exit 97; }}
-RAY_ADDRESS=127.0.0.1:6391 {" ".join(f"'{a}'" for a in sweep)}
+RAY_ADDRESS=127.0.0.1:6391 {" ".join(f"'{a}'" for a in sweep)} || exit $?
+RAY_ADDRESS=127.0.0.1:6391 {" ".join(f"'{a}'" for a in race)}
 """
     try:
         proc = subprocess.run(["unshare", "-n", "bash", "-c", script], env={**os.environ, **CONFINED_ENV},
@@ -73,3 +76,11 @@ RAY_ADDRESS=127.0.0.1:6391 {" ".join(f"'{a}'" for a in sweep)}
     assert sorted(s["reward"] for s in summaries) == ["reach_dense", "reach_sparse"]
     assert all(s["status"] == "completed" and s["global_step"] >= 400 for s in summaries)
     assert (tmp_path / "ray" / "report" / "comparison.md").is_file() and "Verdict:" in proc.stdout
+
+    record = json.loads((tmp_path / "ray_race" / "race.json").read_text())
+    assert record["finished"] and "Ray Launcher is launching 4 jobs" in out  # the first rung: 2 designs x 2 seeds
+    for job in (tmp_path / "ray_race").glob("*/summary.json"):
+        legs = json.loads((job.parent / "legs.json").read_text())["legs"]
+        assert legs[0]["pause_at"] == 250  # paused at the rung on a Ray worker ...
+        status = json.loads(job.read_text())["status"]
+        assert status in ("completed", "paused")  # ... then continued there, or eliminated
