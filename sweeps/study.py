@@ -19,6 +19,7 @@ import math
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,7 +180,7 @@ def _current(config: dict[str, Any], key: str) -> Any:
 
 def base_terms(config: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(label, expanded terms) of a config's reward design: its preset and terms, else the scene's own."""
-    from rewards.ablation import design_terms
+    from envkit.analysis.ablation import design_terms
 
     reward = config.get("reward") or {}
     if reward.get("preset") is None and reward.get("terms") is None:
@@ -385,6 +386,33 @@ def check_corners(t: Tuning) -> None:
         shutil.rmtree(conf, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _creation_lock(t: Tuning) -> Iterator[None]:
+    """Serialise making the SQLite schema and the study across worker processes.
+
+    Two workers starting together on a new study.db both run Optuna's schema set-up, and
+    the second fails inserting the schema version (measured: a test with two workers).
+    An advisory lock on a file beside the database makes the second wait instead.
+    """
+    import fcntl
+
+    lock = t.root / ".study.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _create_or_load(storage: Any, t: Tuning, create: bool) -> optuna.Study:
+    if create:
+        return optuna.create_study(storage=storage, study_name=STUDY_NAME, direction="maximize",
+                                   load_if_exists=True, pruner=RungPruner(t.rule))
+    return optuna.load_study(storage=storage, study_name=STUDY_NAME, pruner=RungPruner(t.rule))
+
+
 def open_study(t: Tuning, create: bool = True) -> optuna.Study:
     """The study in the sweep folder (made on first use), with heartbeats so a killed worker's trial is
     retried; a study made with another search space is refused."""
@@ -392,18 +420,14 @@ def open_study(t: Tuning, create: bool = True) -> optuna.Study:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     (t.conf / "reward").mkdir(parents=True, exist_ok=True)  # on the jobs' search path from the start
-    with quiet_optuna():
+    with _creation_lock(t), quiet_optuna():
         storage = RDBStorage(t.storage_url, heartbeat_interval=HEARTBEAT, grace_period=3 * HEARTBEAT,
                              heartbeat_stale_trial_callback=_retry())
+        study = _create_or_load(storage, t, create)
     space = {p.key: {"kind": p.kind, "low": p.low, "high": p.high, "log": p.log, "step": p.step,
                      "choices": list(p.choices)} for p in t.params}
     frame = {"space": space, "base": [o for o in design_overrides_base(t)], "rungs": list(t.rule.rungs),
              "metric": t.rule.metric, "seeds": t.seeds}
-    if create:
-        study = optuna.create_study(storage=storage, study_name=STUDY_NAME, direction="maximize", load_if_exists=True,
-                                    pruner=RungPruner(t.rule))
-    else:
-        study = optuna.load_study(storage=storage, study_name=STUDY_NAME, pruner=RungPruner(t.rule))
     before = study.user_attrs.get("frame")
     if before is None:
         study.set_user_attr("frame", frame)

@@ -119,13 +119,10 @@ def importances(study: optuna.Study) -> tuple[dict[str, float], str]:
 
 def lint_design(scene_yaml: Path, gamma: float) -> tuple[str, list[str]]:
     """The lint verdict of a trial's scene (its reward included): "clean", "warnings" or "errors", and the
-    findings. The lint moves from rewards.lint to envkit.analysis.lint; either is used."""
+    findings."""
+    from envkit.analysis.lint import lint_scene
     from envkit.loader import load_scene
 
-    try:
-        from envkit.analysis.lint import lint_scene  # type: ignore[import-not-found]
-    except ImportError:
-        from rewards.lint import lint_scene
     report = lint_scene(load_scene(scene_yaml), gamma=gamma)
     verdict = "errors" if report.errors else "warnings" if report.warnings else "clean"
     lines = [f"{f.severity}: {f.rule} ({', '.join(f.terms)}): {f.message}" + (f" Fix: {f.fix}" if f.fix else "")
