@@ -110,6 +110,8 @@ def winner(chosen: dict[str, list[Seed]], metric: str) -> str:
 
 
 def draw(n: int, k: int, rng: np.random.Generator, mode: str) -> list[int]:
+    if mode == "none":
+        return list(range(n))
     if mode == "subsample" or (mode == "auto" and n > k):
         return [int(i) for i in rng.choice(n, size=min(k, n), replace=False)]
     return [int(i) for i in rng.integers(0, n, size=k if mode == "bootstrap" else n)]
@@ -234,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eta", type=float, default=None, help="race.eta (default: none)")
     ap.add_argument("--metric", default="success", choices=["success", "auc"])
     ap.add_argument("--replays", type=int, default=1000)
-    ap.add_argument("--resample", default="auto", choices=["auto", "subsample", "bootstrap"],
-                    help="auto: without replacement when more seeds were recorded than --seeds, else a bootstrap")
+    ap.add_argument("--resample", default="auto", choices=["auto", "subsample", "bootstrap", "none"],
+                    help="auto: without replacement when more seeds were recorded than --seeds, else a bootstrap; "
+                         "none: every recorded seed, once (one replay is enough)")
     ap.add_argument("--reps", type=int, default=1000, help="bootstrap resamples per interval (default 1000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -258,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     res["sweeps"] = dirs
     boot = [d.label for d in designs if args.resample == "bootstrap" or
             (args.resample == "auto" and len(d.seeds) <= rule.min_seeds)]
+    if args.resample == "none":
+        boot = []
     res["bootstrapped_designs"] = boot
     print(f"racing replay of {', '.join(dirs)}: {len(designs)} designs, "
           f"{sum(len(d.seeds) for d in designs)} recorded trials, {args.replays} replays ({res['resample']} seeds)")
