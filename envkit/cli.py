@@ -26,6 +26,7 @@ COMMANDS = (
     "train",
     "eval",
     "sweep",
+    "tune",
     "report",
     "lint",
     "probe",

@@ -28,15 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sweep the leave-one-term-out and x0.1/x10 weight variants of a reward preset "
                         "(e.g. sort_v2) instead of reward=...")
     p.set_defaults(func=run)
-    _register_tune(sub)
-
-
-def _register_tune(sub: argparse._SubParsersAction) -> None:
-    """`envkit tune` lives in envkit.commands.tune; the command list of envkit/cli.py does not name it yet,
-    so it is registered beside the sweep it extends (a no-op once the list names it)."""
-    from envkit.commands import tune
-
-    tune.register(sub)
 
 
 def _flags() -> argparse.ArgumentParser:

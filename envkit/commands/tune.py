@@ -6,8 +6,6 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    if "tune" in sub.choices:  # registered already (by envkit.commands.sweep, see there)
-        return
     p = sub.add_parser(
         "tune",
         help="search reward weights and hyperparameters (Optuna TPE, racing-rule pruning, fresh-seed re-runs)",
