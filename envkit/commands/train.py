@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from envkit.commands._common import env_argument
@@ -46,6 +50,25 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """`kill PID` (SIGTERM) stops a training like Ctrl-C does. Why: a run killed by the default
+    SIGTERM action died without a word, and its status.json kept saying "running"; now the run
+    marks itself interrupted at the step it reached (its checkpoints are kept for --resume)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -69,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["total_timesteps"] = args.steps
     if not args.resume:
         make_config(args.algo, overrides)  # fail on bad input before any env is built
-    result = train(env, algo=args.algo, config=overrides, run_dir=args.run_dir, seed=args.seed,
-                   quiet=args.quiet, resume=args.resume)
+    with sigterm_as_interrupt():
+        result = train(env, algo=args.algo, config=overrides, run_dir=args.run_dir, seed=args.seed,
+                       quiet=args.quiet, resume=args.resume)
     if not args.quiet:
         ev = result.final_eval or {}
         msg = f"done: {result.global_step} steps in {result.train_seconds:.0f} s -> {result.run_dir}"

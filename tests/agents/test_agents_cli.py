@@ -70,3 +70,37 @@ def test_progress_lines_print_one_line_per_evaluation(tmp_path, capsys):
     assert not any("\r" in ln or "━" in ln for ln in lines)
     with pytest.raises(agents.ConfigError, match="progress must be one of bar, lines, none"):
         agents.train(lambda: TargetEnv(), "ppo", cfg, run_dir=tmp_path / "run2", progress="fancy")
+
+
+def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path):
+    """`kill PID` used to end a training silently with status.json still saying "running"."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "envkit.cli", "train", "reach", "--algo", "ppo", "--steps", "10000000",
+           "--run-dir", str(run_dir), "--quiet", "--set", "batch_size=256", "--set", "minibatch_size=64",
+           "--set", "checkpoint_every=512", "--set", "eval_every=100000000", "--set", "tensorboard=false"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not (run_dir / "checkpoints" / "last.pt").is_file():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "failed" and status["error"] == "interrupted"
+    assert 0 < status["global_step"] < 10_000_000
+    assert main(["train", "reach", "--run-dir", str(run_dir), "--resume", "--steps", str(status["global_step"] + 256),
+                 "--quiet"]) == 0
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "completed"
