@@ -379,7 +379,19 @@ def _exit_fix(f: SceneFacts, r: Route, v: _Values, timeout: float) -> str:
     if v.step_rate < 0 and events < 0 and rest > 0:
         max_rate = f.discount_at(r.steps) * -events / rest
         parts.append(f"shrink the per-step penalty below {max_rate:.3g} per step")
-    parts.append(f"or shorten episode.max_steps (now {f.max_steps}) so a failed attempt costs less")
+    value = v.route(r)
+    if v.step_rate < 0 and events < 0:
+        # the longest episode in which timing out costs no more than this exit
+        m = r.steps
+        while m < f.max_steps and v.step_rate * f.discounted_steps(m + 1) >= value:
+            m += 1
+        parts.append(f"or shorten episode.max_steps to at most {m} (now {f.max_steps}) so a failed attempt "
+                     "costs no more than this exit")
+    elif v.termination > 0:
+        names = ", ".join(f"'{p.label}'" for p in v.active if p.at_termination > 0)
+        parts.append(f"a shorter episode.max_steps does not help here: the exit pays more than timing out at "
+                     f"any episode length, because potential {names} pays {_fmt(v.termination)} for ending at "
+                     "all")
     return "To remove the trap, " + "; ".join(parts) + "."
 
 

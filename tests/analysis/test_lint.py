@@ -340,3 +340,26 @@ def test_cli_json_and_bad_gamma(capsys: pytest.CaptureFixture[str]) -> None:
     assert data[0]["scene"] == "sort-1" and data[0]["findings"][0]["rule"] == "wrong-outcome-pays"
     assert main(["lint", "sort-1", "--gamma", "1.5"]) == 1
     assert "--gamma must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_early_exit_fix_names_an_episode_length_that_removes_the_trap() -> None:
+    """The fix used to say "shorten episode.max_steps" even where no length helps; now it names the
+    longest length that removes the trap, and says when none does (a potential's terminal cash-in)."""
+    import re
+
+    f = the(lint("sort-1", _v1_without_wrong_sorts()), "early-exit-trap")
+    m = int(re.search(r"shorten episode.max_steps to at most (\d+) \(now 750\)", f.fix).group(1))
+    design = _v1_without_wrong_sorts()
+    assert "early-exit-trap" not in rules(lint("sort-1", design, **{"episode.max_steps": m}))
+    assert "early-exit-trap" in rules(lint("sort-1", design, **{"episode.max_steps": m + 10}))
+
+    cash_in = [
+        {"term": "time_penalty", "weight": -0.1},
+        {"term": "object_on_floor", "weight": -50.0},
+        {"term": "object_in_correct_bin", "weight": 500.0},
+        {"term": "object_in_wrong_bin", "weight": -300.0},
+        {"term": "potential", "name": "object_to_bin", "weight": -500.0,
+         "params": {"phi": "object_bin_distance", "gamma": 0.99}},
+    ]
+    f = the(lint("sort-1", cash_in), "early-exit-trap")
+    assert "does not help here" in f.fix and "'object_to_bin'" in f.fix and "at most" not in f.fix
