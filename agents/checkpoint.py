@@ -19,6 +19,7 @@ import os
 import pickle
 import pickletools
 import re
+import sys
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -327,7 +328,16 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     then refills it (see agents.td3).
     """
     src_p, dst_p = Path(src), Path(dst)
-    data = torch.load(src_p, map_location="cpu", weights_only=False)
+    if not src_p.is_file():
+        raise CheckpointError(f"Checkpoint {src_p} does not exist (or is not a file); give the path of the old .pt file.")
+    if dst_p.resolve() == src_p.resolve():
+        raise CheckpointError(f"Converting {src_p} onto itself would lose the original if anything fails; give "
+                              "another destination path.")
+    try:
+        data = torch.load(src_p, map_location="cpu", weights_only=False)
+    except Exception as exc:  # any unpickling failure: not a torch file, truncated, wrong classes
+        raise CheckpointError(f"{src_p} could not be read as a torch checkpoint ({type(exc).__name__}: "
+                              f"{_first_line(str(exc))}); is it a .pt file written by envkit?") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{src_p} is not an envkit agents checkpoint (no '{FORMAT}' format marker).")
     data = {k: v for k, v in data.items() if k not in ("format", "version", "path")}
@@ -349,7 +359,11 @@ def _main(argv: list[str] | None = None) -> int:
     conv.add_argument("src")
     conv.add_argument("dst")
     args = parser.parse_args(argv)
-    print(f"wrote {convert_checkpoint(args.src, args.dst)}")
+    try:
+        print(f"wrote {convert_checkpoint(args.src, args.dst)}")
+    except CheckpointError as exc:
+        print(f"python -m agents.checkpoint convert: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -188,3 +188,19 @@ def test_a_trusted_old_checkpoint_converts_once_and_then_loads(tmp_path):
     policy = agents.load_policy(new)
     assert policy.observation_space == TargetEnv(image=True).observation_space
     assert agents.evaluate(policy, env=lambda: TargetEnv(image=True), episodes=1)["episodes"] == 1
+
+
+def test_convert_command_errors_are_one_paragraph(tmp_path, capsys):
+    """`python -m agents.checkpoint convert` printed a traceback for a missing or unreadable file."""
+    from agents.checkpoint import _main
+
+    assert _main(["convert", str(tmp_path / "missing.pt"), str(tmp_path / "out.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.pt does not exist" in err and "Traceback" not in err
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a checkpoint\n")
+    assert _main(["convert", str(junk), str(tmp_path / "out.pt")]) == 2
+    assert "could not be read as a torch checkpoint" in capsys.readouterr().err
+    assert _main(["convert", str(junk), str(junk)]) == 2
+    assert "onto itself" in capsys.readouterr().err and junk.read_text() == "not a checkpoint\n"
+    assert not (tmp_path / "out.pt").exists()
