@@ -6,7 +6,7 @@ wrong sort (any-bin bonus with no wrong-bin penalty), which `envkit lint` flags.
 `sort_fixed` is the corrected design: wrong sorts cost, a floor drop costs more than
 the discounted time penalty of a failed attempt, and its dense hint (approach the
 nearest object) is potential-based shaping, so it cannot change the optimal policy.
-Every preset except sort_v1/sort_v2 lints clean on the scenes it is meant for
+Every preset except sort_v1/sort_v2/sort_shaped_g1 lints clean on the scenes it is meant for
 (tests/rewards/test_lint.py).
 """
 
@@ -69,6 +69,29 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
             "name": "object_to_bin",
             "weight": -500.0,
             "params": {"phi": "object_bin_distance", "gamma": 0.99},
+        },
+    ],
+    # run A of docs/task-b.md, the design with the most measured sorting so far: sort_fixed's
+    # events (floor -50, wrong bin -100) and both potentials with gamma 1. Its terminal
+    # cash-in (~+110) makes a wrong sort or a floor drop pay more than timing out, which
+    # `envkit lint` reports (early-exit-trap, warnings); measured, the agent still prefers
+    # correct sorts (+500), but a wrong sort costs it almost nothing while it learns to route
+    "sort_shaped_g1": [
+        {"term": "time_penalty", "weight": -0.1},
+        {"term": "object_on_floor", "weight": -50.0},
+        {"term": "object_in_correct_bin", "weight": 500.0},
+        {"term": "object_in_wrong_bin", "weight": -100.0},
+        {
+            "term": "potential",
+            "name": "approach_object",
+            "weight": -50.0,
+            "params": {"phi": "ee_object_distance", "gamma": 1.0},
+        },
+        {
+            "term": "potential",
+            "name": "object_to_bin",
+            "weight": -500.0,
+            "params": {"phi": "object_bin_distance", "gamma": 1.0},
         },
     ],
     # panda-gym's dense reward: minus the distance to the goal
