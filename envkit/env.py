@@ -6,6 +6,10 @@ removals (`envkit.events`) -> success and termination rules (`envkit.termination
 vector, one camera frame, or both). At reset the episode is drawn
 (`envkit.sampling`, `envkit.randomization`). All randomness comes from
 `self.np_random`, so `reset(seed=s)` fixes the whole episode.
+
+A scene with a `curriculum` (`envkit.curriculum`) plays only the first k objects of each
+episode in its early stages; the spaces stay those of the full scene, and the stage is
+part of the seed contract: the same seed in the same stage gives the same episode.
 """
 
 from __future__ import annotations

@@ -790,6 +790,14 @@ class CurriculumSpec(Strict):
     )
     stages: list[CurriculumStage] = Field(min_length=1, description="stages in order; the last is the full task")
 
+    def describe(self) -> str:
+        """One line for `envkit info`/`validate`: '1 -> 2 (at 0.8) -> 5 (at 0.8) objects, window 100'."""
+        parts = [
+            f"{s.objects_count}" if s.after_success is None else f"{s.objects_count} (at {s.after_success:g})"
+            for s in self.stages
+        ]
+        return f"{' -> '.join(parts)} objects, promoted on the success of the last {self.window} episodes"
+
 
 # ----------------------------------------------------------------------------- the scene
 

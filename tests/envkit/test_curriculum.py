@@ -296,3 +296,17 @@ def test_the_bundled_curriculum_scene_is_sort_5_blocker_plus_stages() -> None:
     assert cur.model_dump(exclude=skip) == full.model_dump(exclude=skip)
     # a spec round-trips (overrides on a loaded spec re-validate its dump)
     assert load_scene(cur, {"curriculum.window": 5}).curriculum.window == 5  # type: ignore[union-attr]
+
+
+def test_info_validate_and_lint_show_the_curriculum(capsys: pytest.CaptureFixture[str]) -> None:
+    from envkit.analysis.lint import lint_scene
+    from envkit.cli import main
+
+    assert main(["validate", SCENE]) == 0
+    assert "curriculum: 1 -> 2 (at 0.8) -> 3 (at 0.8) -> 5 (at 0.8) objects" in capsys.readouterr().out
+    assert main(["info", SCENE]) == 0
+    out = capsys.readouterr().out
+    assert "curriculum: 1 -> 2 (at 0.8)" in out and "evaluation plays the last stage" in out
+    assert main(["info", "sort-5-blocker"]) == 0
+    assert "curriculum" not in capsys.readouterr().out
+    assert lint_scene(load_scene(SCENE)).findings == []  # the lint analyses the full scene
