@@ -16,7 +16,7 @@ import torch
 from agents.checkpoint import decode_space, load_checkpoint
 from agents.compute import compute_settings
 from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict, validate_config
-from agents.envs import EnvSpec, checkpoint_env, make_env_fn, resolve_env_string
+from agents.envs import EnvSpec, checkpoint_env, make_env_fn, resolve_env_string, set_evaluation
 from agents.errors import CheckpointError, ConfigError, TrainingDivergedError
 from agents.logger import PROGRESS_MODES
 from agents.networks import obs_to_tensor
@@ -219,6 +219,7 @@ def evaluate(
         raise ConfigError(f"Video path {video} must end in .mp4 or .gif.")
     env_obj = make_env_fn(spec, render_mode="rgb_array" if video else None)()
     try:
+        set_evaluation(env_obj)
         if env_obj.observation_space != policy.observation_space:
             raise CheckpointError(
                 f"The checkpoint was trained on observations {policy.observation_space}, but env {spec!r} "

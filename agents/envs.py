@@ -199,6 +199,45 @@ def info_terms(info: dict[str, Any], key: str, i: int) -> dict[str, float] | Non
     return out
 
 
+def info_stats(info: dict[str, Any], key: str, i: int) -> dict[str, float] | None:
+    """Like `info_terms`, keeping only real numbers (bools too): an env may report other
+    things in the same dict, and a log column must stay numeric."""
+    sub = info.get(key)
+    mask = info.get("_" + key)
+    if not isinstance(sub, dict) or (mask is not None and not mask[i]):
+        return None
+    out = {}
+    for name, arr in sub.items():
+        m = sub.get("_" + name)
+        if name.startswith("_") or (m is not None and not m[i]):
+            continue
+        value = np.asarray(arr)[i] if np.ndim(arr) else arr
+        if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+            out[name] = float(value)
+    return out
+
+
 def final_info_success(info: dict[str, Any], i: int) -> float | None:
     v = info_value(info, "is_success", i)
     return None if v is None else float(np.asarray(v).item())
+
+
+def set_evaluation(env: gym.Env) -> bool:
+    """Tell an env it is the evaluation env, if it wants to know; True if it did.
+
+    The protocol is one optional method, `set_evaluation(True)`, found through wrappers.
+    An env that trains differently from how it is judged (a curriculum of easier stages)
+    then plays its full task, so evaluation measures what the user asked for; the agents
+    stay free of any env library.
+    """
+    has = getattr(env, "has_wrapper_attr", None)
+    if callable(has):
+        if not has("set_evaluation"):
+            return False
+        method = env.get_wrapper_attr("set_evaluation")
+    else:
+        method = getattr(env, "set_evaluation", None)
+    if not callable(method):
+        return False
+    method(True)
+    return True

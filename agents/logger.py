@@ -164,13 +164,18 @@ class RunLogger:
 
     # ------------------------------------------------------------------ records
     def episode(self, global_step: int, episode: int, ret: float, length: int, success: float | None,
-                terms: dict[str, float] | None) -> None:
+                terms: dict[str, float] | None, stats: dict[str, float] | None = None) -> None:
+        """One finished training episode. `terms` (info["episode_reward_terms"]) become term/<name>
+        columns, `stats` (info["episode_stats"]: any per-episode numbers an env reports, such as its
+        curriculum stage) stat/<name> columns, both also in TensorBoard."""
         row: dict[str, Any] = {
             "global_step": global_step, "episode": episode, "return": float(ret), "length": int(length),
             "success": "" if success is None else float(success), "wall_time": round(self.wall_time, 3),
         }
         for name, v in (terms or {}).items():
             row[f"term/{name}"] = float(v)
+        for name, v in (stats or {}).items():
+            row[f"stat/{name}"] = float(v)
         self.episodes.write(row)
         self.recent_returns.append(float(ret))
         if success is not None:
@@ -182,6 +187,8 @@ class RunLogger:
                 self.tb.add_scalar("episode/success", success, global_step)
             for name, v in (terms or {}).items():
                 self.tb.add_scalar(f"term/{name}", v, global_step)
+            for name, v in (stats or {}).items():
+                self.tb.add_scalar(f"stat/{name}", v, global_step)
         self._maybe_flush()
 
     def evaluation(self, global_step: int, result: dict[str, Any]) -> None:

@@ -28,7 +28,16 @@ from gymnasium.vector import AsyncVectorEnv
 from agents.checkpoint import encode_space, load_checkpoint, save_checkpoint
 from agents.compute import FlushDenormals, check_device
 from agents.config import CommonConfig, validate_config
-from agents.envs import EnvSpec, describe_env, info_terms, info_value, make_env_fn, make_vec_env
+from agents.envs import (
+    EnvSpec,
+    describe_env,
+    info_stats,
+    info_terms,
+    info_value,
+    make_env_fn,
+    make_vec_env,
+    set_evaluation,
+)
 from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError, is_user_error
 from agents.logger import RunLogger
 from agents.spaces import ActionScaler, as_dict, check_action_space, obs_layout
@@ -303,6 +312,7 @@ class Run:
         self.logger.episode(
             self.global_step, self.episode_count, float(self.ep_return[i]), int(self.ep_length[i]),
             None if success is None else float(success), info_terms(info, "episode_reward_terms", i),
+            info_stats(info, "episode_stats", i),
         )
         self.ep_return[i] = 0.0
         self.ep_length[i] = 0
@@ -315,6 +325,7 @@ class Run:
             return
         if self.eval_env is None:
             self.eval_env = self.env_fn()
+            set_evaluation(self.eval_env)
         try:
             result = run_episodes(self.eval_env, act, self.layout, self.action_scaler, self.config.eval_episodes,
                                   seed=self.seed + EVAL_SEED_OFFSET)

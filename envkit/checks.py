@@ -205,6 +205,8 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 )
             )
 
+    problems += check_curriculum(spec)
+
     cam = spec.observation.camera_spec
     if cam is not None and cam.mount == "hand" and cam.position is None:
         problems.append(
@@ -212,6 +214,83 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 ("observation", "camera", "position"),
                 "a hand camera needs `position` (and optionally `target`) in the end-effector frame, e.g. "
                 "position: [0.05, 0.0, -0.02] (z points out of the fingers)",
+            )
+        )
+    return problems
+
+
+def check_curriculum(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """A curriculum's stages against each other and the scene.
+
+    The scene's objects.count is the full task: it fixes the observation size, and the
+    last stage must reach it because evaluation runs the last stage.
+    """
+    cur = spec.curriculum
+    if cur is None:
+        return []
+    o = spec.objects
+    if o.items:
+        return [
+            (
+                ("curriculum",),
+                f"a curriculum stages objects.count, but this scene lists {len(o.items)} explicit objects.items; "
+                "use random objects (objects.count) or drop the curriculum",
+            )
+        ]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    previous = 0
+    for i, stage in enumerate(cur.stages):
+        loc: tuple[str | int, ...] = ("curriculum", "stages", i)
+        k = stage.objects_count
+        if k > o.count:
+            problems.append(
+                (
+                    (*loc, "objects.count"),
+                    f"stage {i} puts {k} objects in play but the scene has objects.count {o.count} (the maximum, "
+                    f"which fixes the observation size); use 1..{o.count} or raise objects.count",
+                )
+            )
+        if k < previous:
+            problems.append(
+                (
+                    (*loc, "objects.count"),
+                    f"stage {i} has {k} objects after a stage with {previous}; counts must not decrease",
+                )
+            )
+        previous = max(previous, k)
+        if i == 0 and stage.after_success is not None:
+            problems.append(
+                (
+                    (*loc, "after_success"),
+                    "the first stage is where training starts, so it has no after_success; remove it",
+                )
+            )
+        if i > 0 and stage.after_success is None:
+            problems.append(
+                (
+                    (*loc, "after_success"),
+                    f"stage {i} needs after_success in (0, 1]: the success rate over the last {cur.window} "
+                    f"episodes of stage {i - 1} that moves an env on, e.g. after_success: 0.8",
+                )
+            )
+    last = cur.stages[-1].objects_count
+    if last < o.count:
+        problems.append(
+            (
+                ("curriculum", "stages", len(cur.stages) - 1, "objects.count"),
+                f"the last stage has {last} objects but the scene has objects.count {o.count}; the last stage "
+                f"must be the full task (evaluation runs it): add a stage {{objects.count: {o.count}, "
+                "after_success: 0.8}",
+            )
+        )
+    goal = spec.goal
+    idx = goal.achieved_object if goal is not None else None
+    if idx is not None and idx >= cur.stages[0].objects_count:
+        problems.append(
+            (
+                ("curriculum", "stages", 0, "objects.count"),
+                f"goal.achieved is object {idx}, which is out of play until a stage has {idx + 1} objects; "
+                f"start with at least {idx + 1}",
             )
         )
     return problems

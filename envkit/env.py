@@ -6,6 +6,10 @@ removals (`envkit.events`) -> success and termination rules (`envkit.termination
 vector, one camera frame, or both). At reset the episode is drawn
 (`envkit.sampling`, `envkit.randomization`). All randomness comes from
 `self.np_random`, so `reset(seed=s)` fixes the whole episode.
+
+A scene with a `curriculum` (`envkit.curriculum`) plays only the first k objects of each
+episode in its early stages; the spaces stay those of the full scene, and the stage is
+part of the seed contract: the same seed in the same stage gives the same episode.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from envkit.backends import make_world
 from envkit.backends.base import World
 from envkit.camera import CameraRig
 from envkit.context import StepContext
+from envkit.curriculum import Curriculum
 from envkit.errors import EnvkitError, RewardTermError
 from envkit.events import EVENT_KEYS, EventDetector
 from envkit.observations import ObsInput, build_obs_terms, make_layout
@@ -91,6 +96,7 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         guard_terms(self.reward_fn, spec.name)
         self.reward_labels: list[str] = list(self.reward_fn.labels)
         self.n_objects = spec.objects.n
+        self.curriculum: Curriculum | None = Curriculum(spec.curriculum) if spec.curriculum is not None else None
         self._events = EventDetector(spec)
         self._rules = EpisodeRules(spec)
         self.world: World = make_world(spec, render_mode=render_mode)
@@ -109,7 +115,14 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         spec, rng = self.spec_scene, self.np_random
         # Draw order is part of the seed contract (see RandomizeSpec): objects, fixtures, goal,
         # colours, object dynamics, camera jitter; absent sections draw nothing.
+        # Every object of the full scene is drawn whatever the stage, so a stage with k objects
+        # plays the first k of the full scene's episode and the later draws do not shift.
         self._objects = sample_objects(spec, rng)
+        in_play = None
+        if self.curriculum is not None:
+            self.curriculum.on_reset()
+            in_play = self.curriculum.objects_count
+        self._rules.in_play = self.n_objects if in_play is None else in_play
         fixtures = sample_fixture_bases(spec, rng)
         self._goal = sample_goal(spec, rng, fixtures)
         colors = sample_colors(spec, rng)
@@ -117,7 +130,7 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if self.camera is not None:
             self.camera.reset(rng)
         self._fixtures = fixtures
-        self.world.reset(self._objects, self._goal, colors, fixtures)
+        self.world.reset(self._objects, self._goal, colors, fixtures, in_play=in_play)
         self._state = self.world.read_state()
         self._step = 0
         self._events.reset(self._objects)
@@ -140,7 +153,9 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             world=self.world,
         )
         self.reward_fn.reset(ctx)
-        info = {"is_success": success, "events": dict(self._events.counts)}
+        info: dict[str, Any] = {"is_success": success, "events": dict(self._events.counts)}
+        if self.curriculum is not None:
+            info["curriculum_stage"] = self.curriculum.stage
         return self._observation(self._state, achieved), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -201,8 +216,13 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             "reward_terms": terms,
             "events": dict(self._events.counts),
         }
+        if self.curriculum is not None:
+            info["curriculum_stage"] = self.curriculum.stage
         if terminated or truncated:
             info["episode_reward_terms"] = dict(self._episode_terms)
+            if self.curriculum is not None:
+                info["episode_stats"] = {"curriculum_stage": self.curriculum.stage}
+                self.curriculum.episode_end(success)
         return self._observation(state, achieved), float(reward), terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
@@ -219,6 +239,23 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if world is not None:
             world.close()
             self.world = None  # type: ignore[assignment]
+
+    def set_evaluation(self, evaluation: bool = True) -> None:
+        """Evaluate on the full task: play the curriculum's last stage and never promote.
+
+        The agents call this on their evaluation env (a generic protocol: they do not
+        know envkit), so eval.csv measures the scene as written, not the stage the
+        training envs have reached. Takes effect at the next reset; without a curriculum
+        there is nothing to change.
+        """
+        if self.curriculum is not None:
+            self.curriculum.evaluation = bool(evaluation)
+
+    def set_curriculum_stage(self, stage: int) -> None:
+        """Jump to a training stage at the next reset (tests, continuing a curriculum by hand)."""
+        if self.curriculum is None:
+            raise EnvkitError(f"scene '{self.spec_scene.name}' has no curriculum section")
+        self.curriculum.set_stage(stage)
 
     # ------------------------------------------------------------------ helpers
 

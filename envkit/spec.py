@@ -126,9 +126,10 @@ class Strict(BaseModel):
     @classmethod
     def _reject_unknown_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            known = list(cls.model_fields)
+            # A field with an alias is written by its alias (a curriculum stage's `objects.count`).
+            known = [info.alias or name for name, info in cls.model_fields.items()]
             for key in data:
-                if key not in cls.model_fields:
+                if key not in known:
                     raise ValueError(
                         f"unknown key '{key}'{suggest(str(key), known)} Valid keys here: {', '.join(known)}"
                     )
@@ -730,6 +731,74 @@ class RenderSpec(Strict):
     fov: float = Field(60.0, gt=0.0, lt=180.0)
 
 
+# ----------------------------------------------------------------------------- curriculum
+
+#: Scene keys a curriculum stage may set (dotted paths, as in `--set`).
+CURRICULUM_KEYS: tuple[str, ...] = ("objects.count",)
+
+
+class CurriculumStage(Strict):
+    """One stage of a curriculum: the scene values that differ while it lasts, and what unlocks it.
+
+    Keys are dotted scene paths so a stage reads like the `--set` overrides users know;
+    only keys that keep the observation and action spaces fixed can be staged, which is
+    why the list is short.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_default=True, allow_inf_nan=False, serialize_by_alias=True
+    )
+
+    objects_count: int = Field(
+        alias="objects.count",
+        ge=1,
+        description="objects in play during this stage: the first k of the scene's objects.count; "
+        "the others are out of play from the start (observed as zeros)",
+    )
+    after_success: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="promotion threshold: the env moves to this stage once the mean success of its last "
+        "`window` training episodes in the previous stage reaches it (not on the first stage)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in (*CURRICULUM_KEYS, "after_success"):
+                    raise ValueError(
+                        f"unknown key '{key}'{suggest(str(key), [*CURRICULUM_KEYS, 'after_success'])} A stage "
+                        f"can set {', '.join(CURRICULUM_KEYS)} (the keys supported so far), plus after_success"
+                    )
+        return data
+
+
+class CurriculumSpec(Strict):
+    """Stages of a training curriculum: an env starts easy and moves on as it succeeds.
+
+    The scene itself (objects.count) fixes the spaces and is the full task; stages only
+    put fewer objects in play, and the last stage must be the full task, because
+    evaluation (`set_evaluation(True)`) uses it. Each env promotes on its own window of
+    episodes, so the envs of a vector env can be in different stages.
+    """
+
+    window: int = Field(
+        100, ge=1, le=1_000_000, description="the last N finished training episodes of the env decide promotion"
+    )
+    stages: list[CurriculumStage] = Field(min_length=1, description="stages in order; the last is the full task")
+
+    def describe(self) -> str:
+        """One line for `envkit info`/`validate`: '1 -> 2 (at 0.8) -> 5 (at 0.8) objects, window 100'."""
+        parts = [
+            f"{s.objects_count}" if s.after_success is None else f"{s.objects_count} (at {s.after_success:g})"
+            for s in self.stages
+        ]
+        return f"{' -> '.join(parts)} objects, promoted on the success of the last {self.window} episodes"
+
+
 # ----------------------------------------------------------------------------- the scene
 
 
@@ -766,6 +835,9 @@ class SceneSpec(Strict):
     episode: EpisodeSpec = Field(default_factory=EpisodeSpec)
     reward: RewardSpec = Field(default_factory=RewardSpec)
     render: RenderSpec = Field(default_factory=RenderSpec)
+    curriculum: CurriculumSpec | None = Field(
+        None, description="training stages with fewer objects, promoted by success (see README: curriculum)"
+    )
 
     # -- derived facts used by the env and the checks ------------------------------------
 

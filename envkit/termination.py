@@ -27,6 +27,8 @@ class EpisodeRules:
     def __init__(self, spec: SceneSpec) -> None:
         self.spec = spec
         self.n_objects = spec.objects.n
+        #: Objects in play this episode (fewer in an early curriculum stage); all_sorted needs all of them.
+        self.in_play = self.n_objects
         self._table_top = (spec.table(spec.objects.spawn.table) if self.n_objects else spec.tables[0]).top
         self._achieved_object = spec.goal.achieved_object if spec.goal is not None else None
         self._achieved_tool = spec.goal is not None and spec.goal.achieved == "tool_tip"
@@ -54,7 +56,7 @@ class EpisodeRules:
         if mode == "goal_reached":
             return goal_distance is not None and goal_distance < self.spec.goal.threshold  # type: ignore[union-attr]
         if mode == "all_sorted":
-            return sorted_count == self.n_objects
+            return sorted_count == self.in_play
         return False
 
     # ------------------------------------------------------------------ termination

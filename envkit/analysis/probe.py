@@ -199,6 +199,7 @@ def run_probe(
     if episodes < 1:
         raise EnvkitError(f"--episodes must be >= 1, got {episodes}")
     env = make(scene, overrides)
+    env.set_evaluation(True)  # a probe measures the scene as written: a curriculum's last stage
     try:
         name = "random"
         if policy is None and checkpoint is not None:

@@ -37,10 +37,14 @@ class World(ABC):
         goal: np.ndarray | None,
         colors: dict[str, np.ndarray],
         fixtures: dict[str, np.ndarray] | None = None,
+        in_play: int | None = None,
     ) -> None:
         """Put the robot in its neutral pose and build this episode's objects, goal and colours.
 
         `fixtures` maps a fixture name to its base position this episode (x, y, table top).
+        `in_play` (a curriculum stage with fewer objects): only the first `in_play` objects
+        are built; the rest are out of play from the start, as if removed before the first
+        step (`object_active` False, no contacts), so the state keeps the scene's full size.
         """
 
     @abstractmethod

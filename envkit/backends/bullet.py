@@ -249,6 +249,7 @@ class BulletWorld(World):
         goal: np.ndarray | None,
         colors: dict[str, np.ndarray],
         fixtures: dict[str, np.ndarray] | None = None,
+        in_play: int | None = None,
     ) -> None:
         cid = self._cid
         if self._shapes_created > SHAPE_BUDGET:
@@ -264,7 +265,12 @@ class BulletWorld(World):
         self._objects = list(objects)
         self._object_ids = []
         self._removed = {}
-        for i, obj in enumerate(objects):
+        n_play = len(objects) if in_play is None else min(in_play, len(objects))
+        # Objects out of play are never built (the cheapest way: no body, no contacts, no
+        # collision shape); they read as removed, at their drawn position, from the start.
+        for i in range(n_play, len(objects)):
+            self._removed[i] = np.array(objects[i].position, dtype=float)
+        for i, obj in enumerate(objects[:n_play]):
             sid = self._collision_shape(obj.shape, obj.half_extents)
             oid = p.createMultiBody(
                 baseMass=float(obj.mass),
@@ -288,7 +294,8 @@ class BulletWorld(World):
             self._object_ids.append(oid)
             self._tags[oid] = f"object:{i}"
             self._ids[f"object:{i}"] = oid
-        self._active = [True] * len(objects)
+        self._object_ids += [-1] * (len(objects) - n_play)
+        self._active = [i < n_play for i in range(len(objects))]
         if goal is not None and "goal" in self._ids:
             p.resetBasePositionAndOrientation(
                 self._ids["goal"], goal.tolist(), [0, 0, 0, 1], physicsClientId=cid
@@ -446,7 +453,9 @@ class BulletWorld(World):
         zero_velocity: bool = True,
     ) -> None:
         if not self._active[index]:
-            raise ValueError(f"object {index} has been removed this episode")
+            raise ValueError(
+                f"object {index} is out of play this episode (removed, or beyond the curriculum stage's count)"
+            )
         oid, cid = self._object_ids[index], self._cid
         if orientation is None:
             orientation = np.array(p.getBasePositionAndOrientation(oid, physicsClientId=cid)[1])

@@ -74,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
     out.print(
         f"terminates on: {', '.join(rules) or 'nothing (time limit only)'}; success means: {spec.success_mode}"
     )
+    if spec.curriculum is not None:
+        out.print(
+            f"curriculum: {spec.curriculum.describe()} (per env; evaluation plays the last stage; objects "
+            "beyond a stage's count read as zeros)",
+            markup=False,
+        )
 
     lt = Table(title="observation layout (env.unwrapped.obs_layout)")
     for col in ("slice", "name", "size"):

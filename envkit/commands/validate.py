@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
             f"{spec.reward.preset or ''}{' + ' if spec.reward.preset and spec.reward.terms else ''}"
             f"{', '.join(t.label for t in spec.reward.terms)})"
         )
+        if spec.curriculum is not None:
+            out.print(f"     curriculum: {spec.curriculum.describe()}", markup=False)
     if failed:
         out.print(f"{failed} of {len(args.files)} file(s) failed validation")
     return 1 if failed else 0

@@ -118,3 +118,27 @@ class DenormalProbeEnv(gym.Env):
     def step(self, action):
         self.t += 1
         return self._obs(), 0.0, False, self.t >= 8, {}
+
+
+class StagedEnv(CountingEnv):
+    """A CountingEnv with a two-stage "curriculum": training episodes play stage 0 and fail,
+    evaluation episodes (after `set_evaluation(True)`) play stage 1 and succeed. Every
+    instance's `set_evaluation` calls are recorded in the class-level `evaluation_calls`,
+    and the last step reports `episode_stats` with a number and a string (not a column)."""
+
+    evaluation_calls: list[bool] = []
+
+    def __init__(self, length: int = 3) -> None:
+        super().__init__(length)
+        self.stage = 0
+
+    def set_evaluation(self, evaluation: bool) -> None:
+        StagedEnv.evaluation_calls.append(evaluation)
+        self.stage = 1 if evaluation else 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        info["is_success"] = bool(self.stage == 1 and (terminated or truncated))
+        if terminated or truncated:
+            info["episode_stats"] = {"stage": self.stage, "note": "not a number"}
+        return obs, reward, terminated, truncated, info

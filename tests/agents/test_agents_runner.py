@@ -127,3 +127,25 @@ def test_train_stats_rows_follow_log_every_with_named_columns(tmp_path, fast, al
     assert list(stats.columns) == ["global_step", *named, "steps_per_second"]
     assert stats["global_step"].tolist() == ([64, 128, 192, 256] if algo == "ppo" else [100, 200, 300])
     assert np.isfinite(stats[named[0]]).all()
+
+
+def test_the_eval_env_is_told_it_evaluates_and_episode_stats_become_columns(tmp_path, fast):
+    """The generic protocol: an env (behind wrappers) with set_evaluation(True) gets it on the
+    evaluation env only, in training and in agents.evaluate; info["episode_stats"] numbers
+    become stat/<key> columns of episodes.csv."""
+    from agents_testenvs import StagedEnv
+    from gymnasium.wrappers import OrderEnforcing
+
+    StagedEnv.evaluation_calls.clear()
+    cfg = dict(fast, n_envs=2, total_timesteps=48, batch_size=24, minibatch_size=12, epochs=1,
+               eval_every=24, eval_episodes=2)
+    run = tmp_path / "run"
+    agents.train(lambda: OrderEnforcing(StagedEnv()), "ppo", cfg, run_dir=run, seed=0, quiet=True)
+    assert StagedEnv.evaluation_calls == [True]  # once, on the one evaluation env
+    ev = pd.read_csv(run / "eval.csv")
+    assert (ev["success_rate"] == 1.0).all()  # evaluation played the evaluation stage
+    ep = pd.read_csv(run / "episodes.csv")
+    assert (ep["stat/stage"] == 0).all() and (ep["success"] == 0).all()  # training did not
+    assert "stat/note" not in ep.columns
+    res = agents.evaluate(run, env=lambda: OrderEnforcing(StagedEnv()), episodes=2)
+    assert res["success_rate"] == 1.0 and StagedEnv.evaluation_calls == [True, True]
