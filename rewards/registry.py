@@ -247,7 +247,60 @@ def check_params(term: str, obj: Any, params: dict[str, Any]) -> list[str]:
             problems.append(
                 f"reward term '{term}': missing required parameter '{p.name}'. It accepts: {described}"
             )
+    hints = _param_hints(obj)
+    for key, value in params.items():
+        if key in hints and key in names:
+            wrong = _type_problem(hints[key], value)
+            if wrong:
+                problems.append(f"reward term '{term}': parameter '{key}' is {value!r}, but the term declares "
+                                f"{_type_name(hints[key])}: {wrong}.")
     return problems
+
+
+def _param_hints(obj: Any) -> dict[str, Any]:
+    """The term's parameter annotations, resolved; {} when they cannot be (a term with hints that
+    do not resolve is not checked here, as before: it fails at its first step instead)."""
+    import typing
+
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # forward references to names the module only imports for type checking
+        return {}
+    hints.pop("return", None)
+    return {k: v for k, v in hints.items() if v is not Any}
+
+
+def _type_problem(annotation: Any, value: Any) -> str | None:
+    """Why `value` (as YAML gave it) does not fit `annotation`, or None. Strict, so that "1" is not an
+    int and true is not a number; a YAML list may stand for a tuple."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        adapter = TypeAdapter(annotation)
+    except Exception:  # not a type pydantic understands (a context class, a protocol): not checked
+        return None
+    candidates = [value, tuple(value)] if isinstance(value, list) else [value]
+    messages = []
+    for candidate in candidates:
+        try:
+            adapter.validate_python(candidate, strict=True)
+            return None
+        except ValidationError as exc:
+            messages.append(exc.errors()[0]["msg"])
+        except Exception:
+            return None
+    # a list tried as list and as tuple fails twice; the message about its items says more
+    about_items = [m for m in messages if m not in ("Input should be a valid tuple", "Input should be a valid list")]
+    return (about_items or messages)[0]
+
+
+def _type_name(annotation: Any) -> str:
+    import typing
+
+    if typing.get_args(annotation):
+        return str(annotation).replace("typing.", "")
+    return getattr(annotation, "__name__", None) or str(annotation)
 
 
 @dataclass

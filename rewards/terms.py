@@ -184,9 +184,9 @@ _REDUCE = ("sum", "min", "mean")
 def _check_bin_distance(params: dict[str, Any]) -> list[str]:
     reduce = params.get("reduce", "sum")
     if reduce not in _REDUCE:
-        return [f"reward term 'object_bin_distance': reduce must be one of {', '.join(_REDUCE)}, got {reduce!r}"]
+        return [f"reduce must be one of {', '.join(_REDUCE)}, got {reduce!r}"]
     if not isinstance(params.get("horizontal_only", False), bool):
-        return ["reward term 'object_bin_distance': horizontal_only must be true or false"]
+        return ["horizontal_only must be true or false"]
     return []
 
 

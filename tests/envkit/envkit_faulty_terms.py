@@ -6,7 +6,7 @@ Values arrive as strings ("nan", "inf") because a scene's numbers must be finite
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from rewards.registry import RewardTerm
 
@@ -36,3 +36,19 @@ class FailsOnReset(RewardTerm):
 
     def __call__(self, ctx: Any) -> float:
         return 0.0
+
+
+def typed(ctx: Any, scale: float = 1.0, steps: int = 3, mode: Literal["a", "b"] = "a",
+          span: tuple[float, float] = (0.0, 1.0), flag: bool = False) -> float:
+    """Declares its parameters' types and nothing else: the scene loader checks them from the hints."""
+    return scale * steps if flag else 0.0
+
+
+class TypedState(RewardTerm):
+    """A stateful term whose constructor declares a type."""
+
+    def __init__(self, horizon: int = 10) -> None:
+        self.horizon = horizon
+
+    def __call__(self, ctx: Any) -> float:
+        return float(self.horizon)

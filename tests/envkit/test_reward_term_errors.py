@@ -116,3 +116,37 @@ def test_finite_rewards_are_untouched() -> None:
         env.close()
     assert reward == 1.5 and math.isfinite(reward)
     assert info["reward_terms"] == {"time_penalty": -1.0, f"{TERMS}.value_at": 2.5}
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"scale": "2"}, ["'scale' is '2'", "declares float", "valid number"]),
+        ({"steps": 2.5}, ["'steps' is 2.5", "declares int"]),
+        ({"steps": True}, ["'steps' is True", "declares int"]),
+        ({"mode": "c"}, ["'mode' is 'c'", "'a' or 'b'"]),
+        ({"span": [0.0, "x"]}, ["'span'", "valid number"]),
+        ({"flag": "yes"}, ["'flag' is 'yes'", "declares bool"]),
+    ],
+)
+def test_wrong_typed_params_of_a_user_term_fail_at_load_from_its_hints(params: dict[str, Any], words: list[str]) -> None:
+    """A term's type hints are its declaration: a wrong type used to surface only at the first step."""
+    with pytest.raises(errors.SpecError) as info:
+        envkit.load_scene("reach", {"reward": [{"term": f"{TERMS}:typed", "weight": 1.0, "params": params}]})
+    text = str(info.value)
+    assert "reward[0].params" in text and f"'{TERMS}:typed'" in text
+    for w in words:
+        assert w in text, text
+
+
+def test_well_typed_params_load_ints_for_floats_and_lists_for_tuples() -> None:
+    env = _env({"term": f"{TERMS}:typed", "weight": 1.0,
+                "params": {"scale": 2, "steps": 4, "mode": "b", "span": [0, 0.5], "flag": True}},
+               {"term": f"{TERMS}:TypedState", "weight": 1.0, "params": {"horizon": 5}})
+    env.reset(seed=0)
+    _, reward, *_ = env.step(np.zeros(env.action_space.shape))
+    assert reward == pytest.approx(-1.0 + 8.0 + 5.0)
+    env.close()
+    with pytest.raises(errors.SpecError, match="'horizon' is 2.5"):
+        envkit.load_scene("reach", {"reward": [{"term": f"{TERMS}:TypedState", "weight": 1.0,
+                                                 "params": {"horizon": 2.5}}]})
