@@ -1,0 +1,175 @@
+"""Task B (sorting): how training runs end their episodes, and where a policy fails.
+
+    python benchmarks/task_b_runs.py --run A=RUN_DIR [--run B=RUN_DIR ...] [--chunk 100000]
+        [--plot docs/img/task_b_sort1_shaping.png]
+    python benchmarks/task_b_runs.py --policy CKPT [--scene sort-1] [--episodes 200]
+
+With `--run`: reads the run directories `envkit train` writes (episodes.csv, eval.csv) and
+prints, per run and per `--chunk` of environment steps, the share of training episodes that
+ended with a correct sort, a wrong bin, a floor drop or the time limit (from the per-episode
+term columns: a sort term that fired is non-zero), their mean length, and the deterministic
+evaluation's success rate at the chunk's last evaluation. With `--plot`, the correct and
+wrong shares against steps, one colour per run.
+
+With `--policy`: runs the checkpoint's deterministic policy on the scene (default: the one it
+was trained on) and tabulates the outcome by the object's shape and by whether it spawned in
+the lane of its own bin (its y within the bin's y range, so that pulling it straight back
+sorts it correctly) or in another lane (it must be moved sideways first). This is the table
+that showed run A had learnt the straight pull, not the routing (docs/task-b.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+import pandas as pd
+
+OUTCOMES = ("correct", "wrong", "floor", "timeout")
+
+
+def episode_outcomes(episodes: pd.DataFrame) -> pd.Series:
+    """correct / wrong / floor / timeout per training episode, from the term columns."""
+    def col(*names: str) -> pd.Series:
+        for n in names:
+            if n in episodes:
+                return episodes[n].fillna(0.0) != 0.0
+        return pd.Series(False, index=episodes.index)
+
+    correct = episodes["success"].fillna(0.0) > 0.5
+    wrong = col("term/object_in_wrong_bin") & ~correct
+    floor = col("term/object_on_floor") & ~correct & ~wrong
+    out = pd.Series("timeout", index=episodes.index)
+    out[floor] = "floor"
+    out[wrong] = "wrong"
+    out[correct] = "correct"
+    return out
+
+
+def run_table(run_dir: Path, chunk: int) -> pd.DataFrame:
+    episodes = pd.read_csv(run_dir / "episodes.csv")
+    evals = pd.read_csv(run_dir / "eval.csv")
+    episodes["outcome"] = episode_outcomes(episodes)
+    episodes["chunk"] = (episodes["global_step"] // chunk) * chunk
+    rows = []
+    for start, group in episodes.groupby("chunk"):
+        shares = group["outcome"].value_counts(normalize=True)
+        in_chunk = evals[(evals["global_step"] >= start) & (evals["global_step"] < start + chunk)]
+        rows.append({
+            "steps": f"{start / 1e6:.1f}-{(start + chunk) / 1e6:.1f}M",
+            "start": start,
+            "episodes": len(group),
+            **{o: float(shares.get(o, 0.0)) for o in OUTCOMES},
+            "mean length": float(group["length"].mean()),
+            "eval success": float(in_chunk["success_rate"].iloc[-1]) if len(in_chunk) else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> None:
+    tables = {}
+    for label, run_dir in runs:
+        t = run_table(run_dir, chunk)
+        tables[label] = t
+        print(f"\n### {label}: {run_dir}\n")
+        print("| steps | episodes | correct | wrong bin | floor | timeout | mean length | eval success (last in chunk) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for _, r in t.iterrows():
+            print(f"| {r['steps']} | {r['episodes']} | {r['correct']:.2f} | {r['wrong']:.2f} | {r['floor']:.2f} | "
+                  f"{r['timeout']:.2f} | {r['mean length']:.0f} | {r['eval success']:.2f} |")
+    if plot:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+        for label, t in tables.items():
+            x = (t["start"] + chunk / 2) / 1e6
+            (line,) = axes[0].plot(x, t["correct"], marker="o", ms=3, label=f"{label} correct")
+            axes[0].plot(x, t["wrong"], ls="--", color=line.get_color(), label=f"{label} wrong bin")
+            axes[1].plot(x, t["floor"], marker="o", ms=3, color=line.get_color(), label=label)
+        axes[0].set_title("training episodes: correct (solid) / wrong bin (dashed)")
+        axes[1].set_title("training episodes: floor drops")
+        for ax in axes:
+            ax.set_xlabel("env steps (M)")
+            ax.set_ylim(0, 1)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=7, ncol=2)
+        axes[1].legend(fontsize=7)
+        fig.tight_layout()
+        Path(plot).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(plot, dpi=110)
+        print(f"\nwrote {plot}")
+
+
+def lane_of(y: float, bins: list, shapes: list[str]) -> str | None:
+    for b in bins:
+        if b.position[1] - b.half_extents[1] <= y <= b.position[1] + b.half_extents[1]:
+            return b.accepts[0] if b.accepts else None
+    return None
+
+
+def policy_table(ckpt: str, scene: str | None, episodes: int, seed: int) -> None:
+    import envkit
+    from agents.api import load_policy
+    from envkit.builders import env_builder
+
+    policy = load_policy(ckpt)
+    target = scene or policy.env
+    env = envkit.make(target) if scene else env_builder(target)()
+    spec = env.unwrapped.spec_scene
+    table: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        obj = env.unwrapped.objects[0]
+        y0 = float(obj.position[1])
+        where = "own lane" if lane_of(y0, spec.bins, list(spec.objects.shapes)) == obj.shape else "other lane"
+        done, events = False, {}
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy.predict(obs))
+            done = terminated or truncated
+            events = info.get("events", {})
+        end = ("correct" if events.get("sorted") else "wrong" if events.get("wrong_bin")
+               else "floor" if events.get("on_floor") else "timeout")
+        table[(obj.shape, where)][end] += 1
+    env.close()
+    print(f"{ckpt} on {target}, {episodes} episodes (seeds {seed}..{seed + episodes - 1}), first object only\n")
+    print("| shape | spawned in | episodes | correct | wrong bin | floor | timeout |")
+    print("|---|---|---|---|---|---|---|")
+    totals: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for (shape, where), c in sorted(table.items()):
+        n = sum(c.values())
+        totals[where].update(c)
+        print(f"| {shape} | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in OUTCOMES) + " |")
+    for where, c in sorted(totals.items()):
+        n = sum(c.values())
+        print(f"| all | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in OUTCOMES) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_DIR")
+    parser.add_argument("--chunk", type=int, default=100_000)
+    parser.add_argument("--plot", default=None)
+    parser.add_argument("--policy", default=None, help="checkpoint to tabulate by shape and spawn lane")
+    parser.add_argument("--scene", default=None, help="scene for --policy (default: the checkpoint's env)")
+    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=5000)
+    args = parser.parse_args()
+    if not args.run and not args.policy:
+        parser.error("give --run LABEL=RUN_DIR and/or --policy CKPT")
+    runs = []
+    for item in args.run:
+        label, sep, path = item.partition("=")
+        if not sep:
+            parser.error(f"--run {item}: write LABEL=RUN_DIR")
+        if not (Path(path) / "episodes.csv").is_file():
+            parser.error(f"--run {item}: {path} has no episodes.csv (not an `envkit train` run directory?)")
+        runs.append((label, Path(path)))
+    if runs:
+        print_runs(runs, args.chunk, args.plot)
+    if args.policy:
+        policy_table(args.policy, args.scene, args.episodes, args.seed)
+
+
+if __name__ == "__main__":
+    main()
