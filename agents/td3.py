@@ -218,6 +218,13 @@ class TD3:
     def _update_shared(self, b: ReplayBatch) -> None:
         """One encoder pass per batch on obs (with gradient: the critic loss trains the encoder)
         and one target-encoder pass on next_obs; the actor reuses the obs features, detached."""
+        critic_loss, q, feats = self.shared_critic_loss(b)
+        self._critic_step(critic_loss, q)
+        if self.critic_updates % self.cfg.policy_delay == 0:
+            self._actor_step(self.shared_actor_loss(feats))
+
+    def shared_critic_loss(self, b: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Critic loss, Q-values (E, B) and the encoder's obs features (with their graph)."""
         cfg = self.cfg
         with torch.no_grad():
             next_feats = self.encoder_target(b.next_obs)
@@ -226,12 +233,13 @@ class TD3:
             target = td3_target(b.rewards, b.terminated, next_q, cfg.gamma)
         feats = self.encoder(b.obs)
         q = self.critic.heads([feats], b.actions)
-        self._critic_step(self._critic_loss(q, target), q)
+        return self._critic_loss(q, target), q, feats
 
-        if self.critic_updates % cfg.policy_delay == 0:
-            # Features from before this critic step, detached: no encoder gradient from the actor.
-            f = feats.detach()
-            self._actor_step(-self.critic.heads([f], self.actor.head(f), only_first=True, detach=True).mean())
+    def shared_actor_loss(self, feats: torch.Tensor) -> torch.Tensor:
+        """-Q_1(s, pi(s)) on `feats` detached (computed before the critic step): neither the
+        encoder nor the critic gets a gradient from it, only the actor's MLP."""
+        f = feats.detach()
+        return -self.critic.heads([f], self.actor.head(f), only_first=True, detach=True).mean()
 
     def train_steps(self) -> None:
         if self._switch_modes:
