@@ -23,6 +23,7 @@ from torch import nn
 from agents.augment import make_augmenter
 from agents.buffers import RolloutBuffer
 from agents.checkpoint import rng_state, set_rng_state
+from agents.compute import retain_freed_memory
 from agents.config import PPOConfig
 from agents.errors import CheckpointError
 from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
@@ -94,6 +95,8 @@ class PPO:
     def __init__(self, run: Run) -> None:
         cfg: PPOConfig = run.config  # type: ignore[assignment]
         self.run, self.cfg, self.device = run, cfg, run.device
+        if run.layout.image_keys:
+            retain_freed_memory()  # CNN activations: no page faults per update (agents.compute)
         self.actor = build_actor(run.layout, run.act_dim, cfg).to(self.device)
         self.critic = ValueCritic(run.layout, cfg, cfg.ortho_init).to(self.device)
         self.params = list(self.actor.parameters()) + list(self.critic.parameters())

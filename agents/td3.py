@@ -1,6 +1,7 @@
 """TD3: twin critics with clipped double-Q, delayed actor updates, target-policy smoothing.
 
-Reading order: `TD3.update` (the losses), `TD3.learn` (the loop). Shared run
+Reading order: `TD3.update` (the losses; `_update_shared` for image observations),
+`TD3.learn` (the loop). Shared run
 machinery lives in `agents.runner.Run`.
 
 Bootstrapping: the target is r + gamma * (1 - terminated) * min_i Q'_i(s', a').
@@ -9,11 +10,26 @@ episode's final observation (gymnasium 1.x NEXT_STEP autoreset returns it from t
 step that ended the episode) and is bootstrapped like any other state. The
 autoreset call that follows is not a transition and is never stored.
 
+Pixels (`encoder=shared`, the default): one image encoder serves actor and critics and is
+trained by the critic loss only; the actor loss and the targets see its features
+detached (DrQ-v2, SAC-AE). Why: with a CNN per network (`encoder=separate`, the old
+path, kept as the baseline) an update ran the CNN ~6 times (two critics with gradient,
+three target passes, the actor's with gradient every other update), and the CNN is
+nearly all of a camera update's cost. Now it runs twice: on obs with gradient (critic
+loss), and the target encoder, lerped with the other targets, on next_obs. The actor
+update reuses the obs features from before the critic step. The actor module holds a
+reference to the shared encoder, so it still acts on raw observation dicts and its
+state_dict has the keys of an actor with its own encoder (`Policy`, best.pt, eval work
+unchanged); its optimiser holds only its MLP. `augment=shift` shifts obs and next_obs
+images of every sampled batch (`agents.augment`, seeded, state in the checkpoint).
+Vector-only observations take the plain path whatever `encoder` says.
+
 Speed: the critics are one `QEnsemble` (batched matmuls), target parameters are
-updated with one fused `_foreach_lerp_` (buffers, i.e. BatchNorm statistics, are copied), Adam is `LeanAdam` (the fused kernel without
-torch.optim's per-step overhead), the actor loss computes no critic weight
-gradients, train/eval mode is only switched when a layer depends on it, and
-losses are read back (`.item()`) only when logged.
+updated with one fused `_foreach_lerp_` (buffers, i.e. BatchNorm statistics, are
+copied), Adam is `LeanAdam` (the fused kernel without torch.optim's per-step
+overhead), the actor loss computes no critic weight gradients, train/eval mode is
+only switched when a layer depends on it, and losses are read back (`.item()`) only
+when logged.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ from torch import nn
 
 from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
+from agents.compute import retain_freed_memory
 from agents.config import TD3Config
 from agents.errors import CheckpointError, RunWarning
 from agents.augment import make_augmenter
@@ -71,6 +88,8 @@ class TD3:
         self.run, self.cfg, self.device = run, cfg, run.device
         self.shared = cfg.encoder == "shared" and bool(run.layout.image_keys)
         """One image encoder for actor and critics (vector-only observations: always the plain path)."""
+        if run.layout.image_keys:
+            retain_freed_memory()  # CNN activations: no page faults per update (agents.compute)
         if self.shared:
             self._build_shared(run, cfg)
             # The encoder is listed once, on its own: the actor's MLP only, not the actor.

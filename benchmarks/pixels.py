@@ -134,19 +134,27 @@ def main() -> None:
     parser.add_argument("--conv-batches", default="16,32,64,128,256")
     parser.add_argument("--conv-only", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds over the variants (interleaved, to spread a shared machine's noise); "
+                             "the table shows the median")
     args = parser.parse_args()
 
     if not args.conv_only:
         durations = timed_train_steps()
         results = []
         for batch in args.batch or [16, 64]:
-            for name in args.variant or list(VARIANTS):
-                results.append(run_variant(name, batch, args.learning_starts, args.steps, args.seed, durations))
-                r = results[-1]
-                print(f"# {name} batch {batch}: {r['steps_per_s']:.1f} steps/s", flush=True)
+            rounds: dict[str, list[dict]] = {}
+            for _ in range(args.repeats):
+                for name in args.variant or list(VARIANTS):
+                    r = run_variant(name, batch, args.learning_starts, args.steps, args.seed, durations)
+                    rounds.setdefault(name, []).append(r)
+                    print(f"# {name} batch {batch}: {r['steps_per_s']:.1f} steps/s, update {r['update_ms']:.1f} ms",
+                          flush=True)
+            for runs in rounds.values():  # the median round by steps/s
+                results.append(sorted(runs, key=lambda r: r["steps_per_s"])[len(runs) // 2])
         print()
         print(f"TD3 on `{SCENE}` (84x84 gray), {args.steps} steps after learning_starts={args.learning_starts}, "
-              "torch_threads=1, vec_env=sync")
+              f"torch_threads=1, vec_env=sync, median of {args.repeats} interleaved round(s)")
         print()
         print("| variant | batch | steps/s | update ms | other ms | speed-up vs separate |")
         print("|---|---|---|---|---|---|")
