@@ -43,7 +43,6 @@ import torch
 from agents.config import PRECISIONS
 from agents.errors import ConfigError
 
-
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 

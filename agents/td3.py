@@ -44,12 +44,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agents.augment import make_augmenter
 from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import TD3Config
 from agents.errors import CheckpointError, RunWarning
-from agents.augment import make_augmenter
 from agents.networks import DeterministicActor, ObsEncoder, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
 from agents.optim import make_adam

@@ -18,8 +18,9 @@ Table 2 is the conv cost alone: forward + backward of Task A's image encoder (CN
 linear layer, as the critic loss trains it) and the no-grad forward a target pass costs,
 per batch size, plus the random shift of one batch.
 
-Another process on the machine changes the absolute numbers; the ratios of a row set
-measured in one invocation are what to compare.
+Another process on the machine changes the absolute numbers; the ratios are what to
+compare. With `--repeats N` the variants run in N interleaved rounds; the table shows each
+variant's median round and the median of the speed-ups paired within a round.
 """
 
 from __future__ import annotations
@@ -110,16 +111,16 @@ def conv_costs(batches: list[int], repeats: int) -> list[dict]:
         x = torch.randint(0, 256, (b, 84, 84, 1), dtype=torch.uint8)
         n = max(2, repeats * 16 // b)
 
-        def fwd_bwd() -> None:
+        def fwd_bwd(x: torch.Tensor = x) -> None:
             enc.zero_grad(set_to_none=True)
             enc(x).sum().backward()
 
-        def fwd() -> None:
+        def fwd(x: torch.Tensor = x) -> None:
             with torch.no_grad():
                 enc(x)
 
         fb, f = clock(fwd_bwd, n), clock(fwd, n)
-        shift = clock(lambda: random_shift(x, 4, gen, True), n)
+        shift = clock(lambda x=x: random_shift(x, 4, gen, True), n)
         rows.append({"batch": b, "fwd_bwd_ms": fb, "fwd_ms": f, "per_sample_us": 1e3 * (fb + f) / b,
                      "shift_ms": shift})
     return rows
@@ -150,17 +151,25 @@ def main() -> None:
                     rounds.setdefault(name, []).append(r)
                     print(f"# {name} batch {batch}: {r['steps_per_s']:.1f} steps/s, update {r['update_ms']:.1f} ms",
                           flush=True)
+            base_runs = rounds.get("separate")
             for runs in rounds.values():  # the median round by steps/s
-                results.append(sorted(runs, key=lambda r: r["steps_per_s"])[len(runs) // 2])
+                med = dict(sorted(runs, key=lambda r: r["steps_per_s"])[len(runs) // 2])
+                if base_runs:  # speed-up paired within each round (the machine's load drifts between rounds)
+                    ratios = sorted(r["steps_per_s"] / b["steps_per_s"] for r, b in zip(runs, base_runs, strict=True))
+                    med["speedup"] = ratios[len(ratios) // 2]
+                    med["speedups"] = ratios
+                results.append(med)
         print()
         print(f"TD3 on `{SCENE}` (84x84 gray), {args.steps} steps after learning_starts={args.learning_starts}, "
               f"torch_threads=1, vec_env=sync, median of {args.repeats} interleaved round(s)")
         print()
-        print("| variant | batch | steps/s | update ms | other ms | speed-up vs separate |")
+        print("| variant | batch | steps/s | update ms | other ms | speed-up vs separate (per round) |")
         print("|---|---|---|---|---|---|")
         for r in results:
-            base = next((x for x in results if x["batch"] == r["batch"] and x["variant"] == "separate"), None)
-            speedup = f"{r['steps_per_s'] / base['steps_per_s']:.2f}x" if base else "n/a"
+            speedup = "n/a"
+            if "speedup" in r:
+                rounds_text = ", ".join(f"{x:.2f}" for x in r["speedups"])
+                speedup = f"{r['speedup']:.2f}x" + (f" ({rounds_text})" if len(r["speedups"]) > 1 else "")
             print(f"| {r['variant']} | {r['batch']} | {r['steps_per_s']:.1f} | {r['update_ms']:.1f} "
                   f"| {r['other_ms']:.1f} | {speedup} |")
         print()
