@@ -30,6 +30,8 @@ ACTIVATIONS = ("relu", "tanh", "elu", "silu", "gelu", "leaky_relu")
 CNN_NORMS = ("none", "batch", "layer", "group")
 VEC_ENVS = ("sync", "async")
 PRECISIONS = ("fp32", "bf16", "auto")
+AUGMENTS = ("none", "shift")
+ENCODERS = ("shared", "separate")
 
 
 @dataclass
@@ -64,6 +66,12 @@ class CommonConfig:
     """Width of the linear layer that closes the image encoder."""
     cnn_activation: str = "relu"
     """Activation after each conv layer."""
+    augment: str = "none"
+    """Augmentation of image observations in the update (never when acting): none, or shift
+    (DrQ: pad augment_pad edge pixels, crop back at a random offset, per image). A regulariser
+    for CNNs trained from few frames; vector observations are never augmented."""
+    augment_pad: int = 4
+    """Largest shift of augment=shift in pixels (DrQ used 4 for 84x84 frames); 0 disables it."""
 
     normalize_obs: bool = True
     """Normalise non-image observations by a running mean and std (saved in checkpoints)."""
@@ -193,6 +201,10 @@ class TD3Config(CommonConfig):
     """Gradient steps per update."""
     n_critics: int = 2
     """Number of critics; the target is the minimum over all of them (2 is TD3)."""
+    encoder: str = "shared"
+    """Image encoders: shared (one CNN for actor and critics, trained by the critic loss only, the
+    actor sees its features detached; DrQ-v2 practice, one CNN pass per batch instead of ~6) or
+    separate (a CNN per network, as before: the baseline). No effect without image observations."""
     critic_loss: str = "mse"
     """Critic regression loss: mse or huber (Task A used huber)."""
     overlap_updates: bool = True
@@ -393,6 +405,9 @@ def validate_config(config: CommonConfig) -> None:
     _check(c.cnn_norm in CNN_NORMS, "cnn_norm", c.cnn_norm, f"one of {', '.join(CNN_NORMS)}")
     _check(0.0 <= c.cnn_dropout < 1.0, "cnn_dropout", c.cnn_dropout, "in [0, 1)")
     _check(c.cnn_features > 0, "cnn_features", c.cnn_features, "> 0")
+    _check(c.augment in AUGMENTS, "augment", c.augment,
+           f"one of {', '.join(AUGMENTS)}{_did_you_mean(c.augment, AUGMENTS)}")
+    _check(c.augment_pad >= 0, "augment_pad", c.augment_pad, ">= 0 (0 disables the shift)")
     _check(c.clip_obs > 0, "clip_obs", c.clip_obs, "> 0")
     for name in ("eval_every", "checkpoint_every", "log_every"):
         _check(getattr(c, name) >= 0, name, getattr(c, name), ">= 0 (0 disables it)")
@@ -440,6 +455,8 @@ def validate_config(config: CommonConfig) -> None:
         _check(c.gradient_steps >= 1, "gradient_steps", c.gradient_steps, ">= 1")
         _check(c.n_critics >= 2, "n_critics", c.n_critics, ">= 2 (clipped double-Q needs two)")
         _check(c.critic_loss in ("mse", "huber"), "critic_loss", c.critic_loss, "mse or huber")
+        _check(c.encoder in ENCODERS, "encoder", c.encoder,
+               f"one of {', '.join(ENCODERS)}{_did_you_mean(c.encoder, ENCODERS)}")
 
 
 def config_to_dict(config: CommonConfig) -> dict[str, Any]:

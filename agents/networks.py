@@ -115,8 +115,13 @@ class ObsEncoder(nn.Module):
         super().__init__()
         self.layout = layout
         self.cnns = nn.ModuleDict({k: CNNEncoder(layout.shapes[k], cfg) for k in layout.image_keys})
-        self.out_dim = layout.vector_dim + sum(m.out_dim for m in self.cnns.values())
+        self.out_dim = self.feature_dim(layout, cfg)
         self._single_vector = not layout.image_keys and len(layout.vector_keys) == 1
+
+    @staticmethod
+    def feature_dim(layout: ObsLayout, cfg: CommonConfig) -> int:
+        """Width of the feature vector, without building the CNNs."""
+        return layout.vector_dim + len(layout.image_keys) * cfg.cnn_features
 
     @property
     def has_params(self) -> bool:
@@ -161,12 +166,21 @@ class ValueCritic(nn.Module):
 
 
 class DeterministicActor(nn.Module):
-    """TD3 policy: tanh-bounded action in [-1, 1] (rescaled to the env's bounds outside)."""
+    """TD3 policy: tanh-bounded action in [-1, 1] (rescaled to the env's bounds outside).
 
-    def __init__(self, layout: ObsLayout, act_dim: int, cfg: CommonConfig) -> None:
+    `encoder` lets TD3 pass the image encoder it shares with the critics: the actor then
+    holds a reference to it (so acting on a raw observation dict, `Policy` and best.pt work
+    unchanged, with the same state_dict keys as an actor with its own encoder), while the
+    update calls `head` on features computed once per batch."""
+
+    def __init__(self, layout: ObsLayout, act_dim: int, cfg: CommonConfig, encoder: ObsEncoder | None = None) -> None:
         super().__init__()
-        self.encoder = ObsEncoder(layout, cfg)
+        self.encoder = encoder if encoder is not None else ObsEncoder(layout, cfg)
         self.mlp = MLP(self.encoder.out_dim, cfg.hidden_sizes, act_dim, cfg.activation)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """The action from encoder features (the shared-encoder update)."""
+        return torch.tanh(self.mlp(features))
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self.mlp(self.encoder(obs)))
@@ -193,15 +207,21 @@ class EnsembleLinear(nn.Module):
 
 
 class QEnsemble(nn.Module):
-    """`n` critics Q(s, a) -> (E, B). Image observations get one CNN per critic;
-    vector observations are shared (the encoder then has no parameters)."""
+    """`n` critics Q(s, a) -> (E, B). With `encode` (TD3's encoder=separate), image
+    observations get one CNN per critic and vector observations are shared (the encoder then
+    has no parameters); without it the critics own no encoder and take features from an
+    encoder outside (TD3's encoder=shared) through `heads`."""
 
-    def __init__(self, layout: ObsLayout, act_dim: int, cfg: CommonConfig, n: int) -> None:
+    def __init__(self, layout: ObsLayout, act_dim: int, cfg: CommonConfig, n: int, encode: bool = True) -> None:
         super().__init__()
         self.n = n
-        first = ObsEncoder(layout, cfg)
-        self.encoders = nn.ModuleList([first] + ([ObsEncoder(layout, cfg) for _ in range(n - 1)] if first.has_params else []))
-        dims = [first.out_dim + act_dim, *cfg.hidden_sizes, 1]
+        encoders: list[ObsEncoder] = []
+        if encode:
+            encoders.append(ObsEncoder(layout, cfg))
+            if encoders[0].has_params:
+                encoders += [ObsEncoder(layout, cfg) for _ in range(n - 1)]
+        self.encoders = nn.ModuleList(encoders)
+        dims = [ObsEncoder.feature_dim(layout, cfg) + act_dim, *cfg.hidden_sizes, 1]
         self.layers = nn.ModuleList(EnsembleLinear(n, a, b) for a, b in itertools.pairwise(dims))
         self.act = activation(cfg.activation)
         self._encoders, self._layers = tuple(self.encoders), tuple(self.layers)
@@ -212,13 +232,22 @@ class QEnsemble(nn.Module):
         """Q-values (E, B); `only_first` evaluates critic 0 alone (actor loss), `detach`
         computes no gradients for any critic parameter (the actor loss needs d/da only)."""
         n = 1 if only_first else self.n
-        encoders, layers = self._encoders, self._layers  # plain tuples: slicing a ModuleList builds a Module
+        encoders = self._encoders  # plain tuples: slicing a ModuleList builds a Module
         with torch.no_grad() if detach else contextlib.nullcontext():
             feats = [encoders[i](obs) for i in range(min(n, len(encoders)))]
+        return self.heads(feats, action, only_first, detach)
+
+    def heads(
+        self, feats: Sequence[torch.Tensor], action: torch.Tensor, only_first: bool = False, detach: bool = False
+    ) -> torch.Tensor:
+        """Q-values (E, B) from observation features: one (B, F) tensor shared by every
+        critic, or one per critic."""
+        n = 1 if only_first else self.n
         if len(feats) == 1:
             x = torch.cat([feats[0], action], dim=-1).unsqueeze(0).expand(n, -1, -1)
         else:
-            x = torch.stack([torch.cat([f, action], dim=-1) for f in feats])
+            x = torch.stack([torch.cat([f, action], dim=-1) for f in feats[:n]])
+        layers = self._layers
         for layer in layers[:-1]:
             x = self.act(layer(x, only_first, detach))
         return layers[-1](x, only_first, detach).squeeze(-1)

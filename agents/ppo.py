@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.augment import make_augmenter
 from agents.buffers import RolloutBuffer
 from agents.checkpoint import rng_state, set_rng_state
+from agents.compute import retain_freed_memory
 from agents.config import PPOConfig
 from agents.errors import CheckpointError
 from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
@@ -93,6 +95,8 @@ class PPO:
     def __init__(self, run: Run) -> None:
         cfg: PPOConfig = run.config  # type: ignore[assignment]
         self.run, self.cfg, self.device = run, cfg, run.device
+        if run.layout.image_keys:
+            retain_freed_memory()  # CNN activations: no page faults per update (agents.compute)
         self.actor = build_actor(run.layout, run.act_dim, cfg).to(self.device)
         self.critic = ValueCritic(run.layout, cfg, cfg.ortho_init).to(self.device)
         self.params = list(self.actor.parameters()) + list(self.critic.parameters())
@@ -101,6 +105,8 @@ class PPO:
         self.reward_scaler = RewardScaler(cfg.n_envs, cfg.gamma, cfg.clip_reward) if cfg.normalize_reward else None
         self.n_steps = cfg.batch_size // cfg.n_envs
         self.buffer = RolloutBuffer(run.layout, run.act_dim, self.n_steps, cfg.n_envs, self.device)
+        self.augment = make_augmenter(run.layout, cfg.augment, cfg.augment_pad, run.seed)
+        """Shifts the minibatches' images (augment=shift); the rollout itself sees raw frames."""
         self.updates = 0
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
@@ -169,6 +175,8 @@ class PPO:
                 if idx.numel() < 2 and n >= 2:
                     continue  # a trailing 1-sample minibatch would have no advantage std
                 obs = {k: v[idx] for k, v in b.obs.items()}
+                if self.augment is not None:
+                    obs = self.augment(obs)
                 adv = b.advantages[idx]
                 if cfg.normalize_advantages and idx.numel() >= 2:  # one transition: no std (SB3's rule)
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -255,7 +263,8 @@ class PPO:
             "obs_normalizer": self.obs_norm.state_dict(),
             "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
             "algo_counters": {"updates": self.updates},
-            "rng": rng_state(self.run.np_rng, self.device),
+            "rng": {**rng_state(self.run.np_rng, self.device),
+                    "augment": None if self.augment is None else self.augment.state_dict()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -273,3 +282,5 @@ class PPO:
             self.reward_scaler.load_state_dict(state["reward_scaler"])
         self.updates = int(state["algo_counters"]["updates"])
         set_rng_state(state["rng"], self.run.np_rng, self.device)
+        if self.augment is not None and state["rng"].get("augment") is not None:
+            self.augment.load_state_dict(state["rng"]["augment"])

@@ -1,6 +1,7 @@
 """TD3: twin critics with clipped double-Q, delayed actor updates, target-policy smoothing.
 
-Reading order: `TD3.update` (the losses), `TD3.learn` (the loop). Shared run
+Reading order: `TD3.update` (the losses; `_update_shared` for image observations),
+`TD3.learn` (the loop). Shared run
 machinery lives in `agents.runner.Run`.
 
 Bootstrapping: the target is r + gamma * (1 - terminated) * min_i Q'_i(s', a').
@@ -9,11 +10,26 @@ episode's final observation (gymnasium 1.x NEXT_STEP autoreset returns it from t
 step that ended the episode) and is bootstrapped like any other state. The
 autoreset call that follows is not a transition and is never stored.
 
+Pixels (`encoder=shared`, the default): one image encoder serves actor and critics and is
+trained by the critic loss only; the actor loss and the targets see its features
+detached (DrQ-v2, SAC-AE). Why: with a CNN per network (`encoder=separate`, the old
+path, kept as the baseline) an update ran the CNN ~6 times (two critics with gradient,
+three target passes, the actor's with gradient every other update), and the CNN is
+nearly all of a camera update's cost. Now it runs twice: on obs with gradient (critic
+loss), and the target encoder, lerped with the other targets, on next_obs. The actor
+update reuses the obs features from before the critic step. The actor module holds a
+reference to the shared encoder, so it still acts on raw observation dicts and its
+state_dict has the keys of an actor with its own encoder (`Policy`, best.pt, eval work
+unchanged); its optimiser holds only its MLP. `augment=shift` shifts obs and next_obs
+images of every sampled batch (`agents.augment`, seeded, state in the checkpoint).
+Vector-only observations take the plain path whatever `encoder` says.
+
 Speed: the critics are one `QEnsemble` (batched matmuls), target parameters are
-updated with one fused `_foreach_lerp_` (buffers, i.e. BatchNorm statistics, are copied), Adam is `LeanAdam` (the fused kernel without
-torch.optim's per-step overhead), the actor loss computes no critic weight
-gradients, train/eval mode is only switched when a layer depends on it, and
-losses are read back (`.item()`) only when logged.
+updated with one fused `_foreach_lerp_` (buffers, i.e. BatchNorm statistics, are
+copied), Adam is `LeanAdam` (the fused kernel without torch.optim's per-step
+overhead), the actor loss computes no critic weight gradients, train/eval mode is
+only switched when a layer depends on it, and losses are read back (`.item()`) only
+when logged.
 """
 
 from __future__ import annotations
@@ -28,11 +44,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agents.augment import make_augmenter
 from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
+from agents.compute import retain_freed_memory
 from agents.config import TD3Config
 from agents.errors import CheckpointError, RunWarning
-from agents.networks import DeterministicActor, QEnsemble, mode_matters, obs_to_tensor
+from agents.networks import DeterministicActor, ObsEncoder, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
 from agents.optim import make_adam
 from agents.runner import Run, assert_finite
@@ -68,22 +86,36 @@ class TD3:
     def __init__(self, run: Run) -> None:
         cfg: TD3Config = run.config  # type: ignore[assignment]
         self.run, self.cfg, self.device = run, cfg, run.device
-        self.actor = build_actor(run.layout, run.act_dim, cfg).to(self.device)
-        self.critic = QEnsemble(run.layout, run.act_dim, cfg, cfg.n_critics).to(self.device)
-        self.actor_target = copy.deepcopy(self.actor).eval().requires_grad_(False)
-        self.critic_target = copy.deepcopy(self.critic).eval().requires_grad_(False)
-        self.actor_opt = make_adam(list(self.actor.parameters()), cfg.learning_rate, eps=1e-8)
-        self.critic_opt = make_adam(list(self.critic.parameters()), cfg.critic_learning_rate or cfg.learning_rate,
-                                    eps=1e-8)
+        self.shared = cfg.encoder == "shared" and bool(run.layout.image_keys)
+        """One image encoder for actor and critics (vector-only observations: always the plain path)."""
+        if run.layout.image_keys:
+            retain_freed_memory()  # CNN activations: no page faults per update (agents.compute)
+        if self.shared:
+            self._build_shared(run, cfg)
+            # The encoder is listed once, on its own: the actor's MLP only, not the actor.
+            online = [self.encoder, self.actor.mlp, self.critic]
+            target = [self.encoder_target, self.actor_target.mlp, self.critic_target]
+        else:
+            self.encoder: ObsEncoder | None = None
+            self.encoder_target: ObsEncoder | None = None
+            self.actor = build_actor(run.layout, run.act_dim, cfg).to(self.device)
+            self.critic = QEnsemble(run.layout, run.act_dim, cfg, cfg.n_critics).to(self.device)
+            self.actor_target = copy.deepcopy(self.actor).eval().requires_grad_(False)
+            self.critic_target = copy.deepcopy(self.critic).eval().requires_grad_(False)
+            self.actor_opt = make_adam(list(self.actor.parameters()), cfg.learning_rate, eps=1e-8)
+            self.critic_opt = make_adam(list(self.critic.parameters()), cfg.critic_learning_rate or cfg.learning_rate,
+                                        eps=1e-8)
+            online, target = [self.actor, self.critic], [self.actor_target, self.critic_target]
         self._switch_modes = mode_matters(self.actor, self.critic)
-        self._online = list(self.actor.parameters()) + list(self.critic.parameters())
-        self._target = list(self.actor_target.parameters()) + list(self.critic_target.parameters())
+        self._online = [p for m in online for p in m.parameters()]
+        self._target = [p for m in target for p in m.parameters()]
         # Buffers (BatchNorm running statistics) are copied, not lerped, as SB3 does: a lerp of
         # num_batches_tracked is meaningless, and lerped statistics would lag the weights they belong to.
-        self._online_buffers = list(self.actor.buffers()) + list(self.critic.buffers())
-        self._target_buffers = list(self.actor_target.buffers()) + list(self.critic_target.buffers())
+        self._online_buffers = [b for m in online for b in m.buffers()]
+        self._target_buffers = [b for m in target for b in m.buffers()]
         self.obs_norm = ObsNormalizer(run.layout, cfg.normalize_obs, cfg.clip_obs)
         self.buffer = ReplayBuffer(run.layout, run.act_dim, cfg.buffer_size, seed=run.seed)
+        self.augment = make_augmenter(run.layout, cfg.augment, cfg.augment_pad, run.seed)
         self.critic_updates = 0
         self.vector_steps = 0
         self.sums = UpdateSums(*(torch.zeros((), device=self.device) for _ in UpdateSums._fields))
@@ -96,6 +128,22 @@ class TD3:
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
         run.set_policy(self.actor, self.obs_norm)
+
+    def _build_shared(self, run: Run, cfg: TD3Config) -> None:
+        """One encoder, trained by the critic loss only (DrQ-v2, SAC-AE): the critic optimiser
+        owns its parameters, the actor optimiser only the actor's MLP. The actor keeps a
+        reference to it so that it still acts on raw observation dicts."""
+        self.encoder = ObsEncoder(run.layout, cfg).to(self.device)
+        self.actor = DeterministicActor(run.layout, run.act_dim, cfg, encoder=self.encoder).to(self.device)
+        self.critic = QEnsemble(run.layout, run.act_dim, cfg, cfg.n_critics, encode=False).to(self.device)
+        self.encoder_target = copy.deepcopy(self.encoder).eval().requires_grad_(False)
+        # deepcopy with the memo: the target actor's encoder is the target encoder, not a third copy.
+        self.actor_target = copy.deepcopy(self.actor, {id(self.encoder): self.encoder_target}).eval()
+        self.actor_target.requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).eval().requires_grad_(False)
+        self.actor_opt = make_adam(list(self.actor.mlp.parameters()), cfg.learning_rate, eps=1e-8)
+        self.critic_opt = make_adam(list(self.critic.parameters()) + list(self.encoder.parameters()),
+                                    cfg.critic_learning_rate or cfg.learning_rate, eps=1e-8)
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
@@ -119,29 +167,38 @@ class TD3:
 
     # ------------------------------------------------------------------ update
     def sample(self) -> ReplayBatch:
+        """A batch on the device, vector parts normalised, images augmented (if configured)."""
         obs, actions, rewards, next_obs, terminated = self.buffer.sample_numpy(self.cfg.batch_size)
         d = self.device
+        obs_t = obs_to_tensor(self.obs_norm.normalize(obs), d)
+        next_obs_t = obs_to_tensor(self.obs_norm.normalize(next_obs), d)
+        if self.augment is not None:
+            obs_t, next_obs_t = self.augment(obs_t), self.augment(next_obs_t)
         return ReplayBatch(
-            obs=obs_to_tensor(self.obs_norm.normalize(obs), d),
+            obs=obs_t,
             actions=torch.from_numpy(actions).to(d),
             rewards=torch.from_numpy(rewards).to(d),
-            next_obs=obs_to_tensor(self.obs_norm.normalize(next_obs), d),
+            next_obs=next_obs_t,
             terminated=torch.from_numpy(terminated).to(d),
         )
 
     def update(self, b: ReplayBatch) -> None:
-        cfg = self.cfg
-        # Critic: regress every Q_i on the clipped double-Q target with target-policy smoothing.
-        with torch.no_grad():
-            noise = (torch.randn_like(b.actions) * cfg.target_policy_noise).clamp_(
-                -cfg.target_noise_clip, cfg.target_noise_clip)
-            next_actions = (self.actor_target(b.next_obs) + noise).clamp_(-1.0, 1.0)
-            target = td3_target(b.rewards, b.terminated, self.critic_target(b.next_obs, next_actions), cfg.gamma)
-        q = self.critic(b.obs, b.actions)  # (n_critics, B)
-        if cfg.critic_loss == "huber":
-            critic_loss = F.smooth_l1_loss(q, target.expand_as(q), reduction="none").mean(1).sum()
+        if self.shared:
+            self._update_shared(b)
         else:
-            critic_loss = (q - target).pow(2).mean(1).sum()
+            self._update_separate(b)
+
+    def _critic_loss(self, q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.cfg.critic_loss == "huber":
+            return F.smooth_l1_loss(q, target.expand_as(q), reduction="none").mean(1).sum()
+        return (q - target).pow(2).mean(1).sum()
+
+    def _target_noise(self, actions: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        return (torch.randn_like(actions) * cfg.target_policy_noise).clamp_(-cfg.target_noise_clip,
+                                                                           cfg.target_noise_clip)
+
+    def _critic_step(self, critic_loss: torch.Tensor, q: torch.Tensor) -> None:
         self.critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         self.critic_opt.step()
@@ -151,18 +208,57 @@ class TD3:
             self.sums.q_mean.add_(q.detach()[0].mean())
         self.critic_steps += 1
 
+    def _actor_step(self, actor_loss: torch.Tensor) -> None:
+        """Actor step, then the soft target update (every policy_delay critic updates)."""
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_opt.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
+            if self._target_buffers:
+                torch._foreach_copy_(self._target_buffers, self._online_buffers)
+            self.sums.actor_loss.add_(actor_loss.detach())
+        self.actor_steps += 1
+
+    def _update_separate(self, b: ReplayBatch) -> None:
+        """Every network encodes the observations itself (vector observations; encoder=separate)."""
+        cfg = self.cfg
+        # Critic: regress every Q_i on the clipped double-Q target with target-policy smoothing.
+        with torch.no_grad():
+            next_actions = (self.actor_target(b.next_obs) + self._target_noise(b.actions)).clamp_(-1.0, 1.0)
+            target = td3_target(b.rewards, b.terminated, self.critic_target(b.next_obs, next_actions), cfg.gamma)
+        q = self.critic(b.obs, b.actions)  # (n_critics, B)
+        self._critic_step(self._critic_loss(q, target), q)
+
         # Actor and targets, every policy_delay critic updates: maximise Q_1(s, pi(s)).
         if self.critic_updates % cfg.policy_delay == 0:
-            actor_loss = -self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True).mean()
-            self.actor_opt.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.actor_opt.step()
-            with torch.no_grad():
-                torch._foreach_lerp_(self._target, self._online, cfg.tau)
-                if self._target_buffers:
-                    torch._foreach_copy_(self._target_buffers, self._online_buffers)
-                self.sums.actor_loss.add_(actor_loss.detach())
-            self.actor_steps += 1
+            self._actor_step(-self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True).mean())
+
+    def _update_shared(self, b: ReplayBatch) -> None:
+        """One encoder pass per batch on obs (with gradient: the critic loss trains the encoder)
+        and one target-encoder pass on next_obs; the actor reuses the obs features, detached."""
+        critic_loss, q, feats = self.shared_critic_loss(b)
+        self._critic_step(critic_loss, q)
+        if self.critic_updates % self.cfg.policy_delay == 0:
+            self._actor_step(self.shared_actor_loss(feats))
+
+    def shared_critic_loss(self, b: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Critic loss, Q-values (E, B) and the encoder's obs features (with their graph)."""
+        cfg = self.cfg
+        with torch.no_grad():
+            next_feats = self.encoder_target(b.next_obs)
+            next_actions = (self.actor_target.head(next_feats) + self._target_noise(b.actions)).clamp_(-1.0, 1.0)
+            next_q = self.critic_target.heads([next_feats], next_actions)
+            target = td3_target(b.rewards, b.terminated, next_q, cfg.gamma)
+        feats = self.encoder(b.obs)
+        q = self.critic.heads([feats], b.actions)
+        return self._critic_loss(q, target), q, feats
+
+    def shared_actor_loss(self, feats: torch.Tensor) -> torch.Tensor:
+        """-Q_1(s, pi(s)) on `feats` detached (computed before the critic step): neither the
+        encoder nor the critic gets a gradient from it, only the actor's MLP."""
+        f = feats.detach()
+        return -self.critic.heads([f], self.actor.head(f), only_first=True, detach=True).mean()
 
     def train_steps(self) -> None:
         if self._switch_modes:
@@ -256,7 +352,8 @@ class TD3:
             "optimizers": {"actor": self.actor_opt.state_dict(), "critic": self.critic_opt.state_dict()},
             "obs_normalizer": self.obs_norm.state_dict(),
             "algo_counters": {"critic_updates": self.critic_updates, "vector_steps": self.vector_steps},
-            "rng": {**rng_state(self.run.np_rng, self.device), "buffer": self.buffer.rng.bit_generator.state},
+            "rng": {**rng_state(self.run.np_rng, self.device), "buffer": self.buffer.rng.bit_generator.state,
+                    "augment": None if self.augment is None else self.augment.state_dict()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -275,6 +372,8 @@ class TD3:
         self.vector_steps = int(state["algo_counters"]["vector_steps"])
         set_rng_state(state["rng"], self.run.np_rng, self.device)
         self.buffer.rng.bit_generator.state = state["rng"]["buffer"]
+        if self.augment is not None and state["rng"].get("augment") is not None:
+            self.augment.load_state_dict(state["rng"]["augment"])
         self._restore_replay(state.get("replay"))
 
     def _restore_replay(self, expected: dict[str, Any] | None) -> None:

@@ -45,11 +45,26 @@ def test_unknown_key_lists_valid_names_with_did_you_mean():
         ("td3", {"critic_loss": "l1"}, "critic_loss"),
         ("td3", {"cnn_channels": [8, 8], "cnn_strides": [2, 2, 2]}, "cnn_strides"),
         ("td3", {"vec_env": "threads"}, "vec_env"),
+        ("td3", {"encoder": "foo"}, "encoder"),
+        ("td3", {"augment": "crop"}, "augment"),
+        ("ppo", {"augment": "shfit"}, "augment"),
+        ("td3", {"augment_pad": -1}, "augment_pad"),
     ],
 )
 def test_invalid_values_name_the_field_and_range(algo, overrides, field):
     with pytest.raises(agents.ConfigError, match=f"'{field}'"):
         make_config(algo, overrides)
+
+
+def test_pixel_options_say_what_is_allowed():
+    with pytest.raises(agents.ConfigError, match="'encoder' = 'foo' is invalid: it must be one of shared, separate"):
+        make_config("td3", {"encoder": "foo"})
+    with pytest.raises(agents.ConfigError, match="Did you mean 'shift'"):
+        make_config("ppo", {"augment": "shfit"})
+    with pytest.raises(agents.ConfigError, match="'augment_pad' = -1 is invalid: it must be >= 0"):
+        make_config("td3", {"augment_pad": -1})
+    with pytest.raises(agents.ConfigError, match="Unknown PPOConfig hyperparameter 'encoder'"):
+        make_config("ppo", {"encoder": "shared"})  # PPO has one encoder per network, no option
 
 
 def test_strings_from_the_cli_are_parsed_by_field_type():

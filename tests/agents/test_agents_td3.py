@@ -43,16 +43,19 @@ def test_td3_learns_pendulum(tmp_path):
     assert res.final_eval["mean_return"] > -400, res.final_eval
 
 
-def test_td3_target_networks_follow_the_batch_norm_statistics(tmp_path, fast):
+@pytest.mark.parametrize("encoder", ["shared", "separate"])
+def test_td3_target_networks_follow_the_batch_norm_statistics(tmp_path, fast, encoder):
     """Targets lerp parameters (tau) and copy buffers (BatchNorm running statistics), as SB3 does:
-    with policy_delay=1 every update ends with a target update, so at the end they are equal."""
+    with policy_delay=1 every update ends with a target update, so at the end they are equal.
+    A shared encoder lives in the actor's state_dict (its target in actor_target's)."""
     from agents.checkpoint import load_checkpoint
 
     cfg = dict(fast, total_timesteps=120, learning_starts=40, batch_size=16, hidden_sizes=[16], cnn_channels=[4],
-               cnn_features=8, cnn_norm="batch", policy_delay=1)
+               cnn_features=8, cnn_norm="batch", policy_delay=1, encoder=encoder)
     res = agents.train(lambda: TargetEnv(image=True), "td3", cfg, run_dir=tmp_path / "run", quiet=True)
     models = load_checkpoint(res.checkpoint)["models"]
-    for online, target in (("actor", "actor_target"), ("critic", "critic_target")):
+    pairs = [("actor", "actor_target")] + ([("critic", "critic_target")] if encoder == "separate" else [])
+    for online, target in pairs:
         stats = [k for k in models[online] if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
         assert stats, online
         for k in stats:
