@@ -328,7 +328,7 @@ class Run:
             set_evaluation(self.eval_env)
         try:
             result = run_episodes(self.eval_env, act, self.layout, self.action_scaler, self.config.eval_episodes,
-                                  seed=self.seed + EVAL_SEED_OFFSET)
+                                  seed=self.seed + EVAL_SEED_OFFSET, max_steps=self.config.eval_max_steps)
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the env raises ends the run the same way
@@ -437,9 +437,12 @@ def run_episodes(
     episodes: int,
     seed: int,
     frames: list | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
     """Run `episodes` episodes with fixed seeds (seed, seed + 1, ...); `act` maps one
-    observation dict (batch of 1) to actions in [-1, 1]. Frames are appended when given."""
+    observation dict (batch of 1) to actions in [-1, 1]. Frames are appended when given.
+    `max_steps` cuts an episode early; it then counts as a success only if the step it was
+    cut at reports one."""
     returns, lengths, successes = [], [], []
 
     def render() -> None:
@@ -459,7 +462,7 @@ def run_episodes(
             obs, r, term, trunc, info = env.step(action)
             ret += float(r)
             length += 1
-            done = bool(term or trunc)
+            done = bool(term or trunc) or (max_steps is not None and length >= max_steps)
             if frames is not None:
                 render()
         returns.append(ret)

@@ -149,3 +149,32 @@ def test_the_eval_env_is_told_it_evaluates_and_episode_stats_become_columns(tmp_
     assert "stat/note" not in ep.columns
     res = agents.evaluate(run, env=lambda: OrderEnforcing(StagedEnv()), episodes=2)
     assert res["success_rate"] == 1.0 and StagedEnv.evaluation_calls == [True, True]
+
+
+def test_eval_max_steps_cuts_episodes_and_counts_a_cut_episode_as_a_failure():
+    from agents.runner import run_episodes
+    from agents.spaces import ActionScaler, obs_layout
+
+    env = CountingEnv(length=10)
+    layout, scaler = obs_layout(env.observation_space), ActionScaler(env.action_space)
+
+    def act(obs):
+        return np.zeros((1, 1), np.float32)
+
+    full = run_episodes(env, act, layout, scaler, episodes=4, seed=0)
+    assert full["success_rate"] == 0.5 and full["mean_length"] == 10 and full["returns"] == [55.0] * 4
+    cut = run_episodes(CountingEnv(length=10), act, layout, scaler, episodes=4, seed=0, max_steps=4)
+    assert cut["success_rate"] == 0.0 and cut["mean_length"] == 4 and cut["returns"] == [10.0] * 4
+    at_limit = run_episodes(CountingEnv(length=10), act, layout, scaler, episodes=4, seed=0, max_steps=10)
+    assert {k: at_limit[k] for k in ("success_rate", "mean_length", "returns")} == {
+        k: full[k] for k in ("success_rate", "mean_length", "returns")}
+    with pytest.raises(agents.ConfigError, match="eval_max_steps"):
+        make_config("ppo", {"eval_max_steps": 0})
+
+
+def test_a_run_evaluates_with_the_cap(tmp_path, fast):
+    res = agents.train(lambda: CountingEnv(length=10), "ppo", dict(fast, batch_size=16, minibatch_size=8,
+                       total_timesteps=32, eval_every=16, eval_episodes=2, eval_max_steps=3),
+                       run_dir=tmp_path / "run", quiet=True)
+    evals = pd.read_csv(res.run_dir / "eval.csv")
+    assert (evals["mean_length"] == 3).all() and (evals["success_rate"] == 0).all()
