@@ -16,6 +16,7 @@
 | ee_object_distance | distance from the end effector to the nearest remaining object | negative |
 | object_lifted | objects whose bottom is `height` above their table | positive |
 | object_bin_distance | distance from each remaining object to the nearest bin accepting its shape (0 inside) | negative, or as a potential's phi |
+| object_height | height of each remaining object's bottom above its table, clipped to max_height | as a potential's phi (lift) |
 
 Each registration states everything the analysis needs about its term: the scene
 features it `requires`, whether it is a `state_function` (a valid potential), and its
@@ -176,6 +177,38 @@ def object_lifted(ctx: StepContext, height: float = 0.04) -> float:
         if s.object_active[i] and s.object_position[i, 2] - obj.half_extents[2] >= top + height:
             count += 1
     return float(count)
+
+
+def _check_height(params: dict[str, Any]) -> list[str]:
+    h = params.get("max_height", 0.06)
+    if isinstance(h, bool) or not isinstance(h, int | float) or not h > 0:
+        return [f"max_height must be a number > 0 (metres), got {h!r}"]
+    return []
+
+
+@register(
+    requires=("objects",),
+    state_function=True,
+    profile=LintProfile.of("height", param="max_height", default=0.06),
+    check=_check_height,
+)
+def object_height(ctx: StepContext, max_height: float = 0.06) -> float:
+    """How high the objects still in play are held: per object, the height of its bottom above
+    its table top, clipped to [0, max_height] metres, summed.
+
+    Why: as a potential's phi (positive weight) it pays for lifting an object and takes the
+    pay back when the object is put down, so it guides a grasp without rewarding holding.
+    In Task B a grasped object goes where the hand goes while a pushed one slides or rolls
+    (docs/task-b.md), and a 3-D `object_bin_distance` would charge for the lift.
+    """
+    s = ctx.state
+    top = ctx.spec.table(ctx.spec.objects.spawn.table).top
+    total = 0.0
+    for i, obj in enumerate(ctx.objects):
+        if s.object_active[i]:
+            bottom = float(s.object_position[i, 2] - obj.half_extents[2]) - top
+            total += min(max(bottom, 0.0), float(max_height))
+    return total
 
 
 _REDUCE = ("sum", "min", "mean")

@@ -193,6 +193,23 @@ def _lifted(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> di
     )
 
 
+@_model("height")
+def _height(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    n = f.n_objects if f.spec.robot.gripper else 0
+    top = float(p.get(m.get("param", "max_height"), m.get("default", 0.06)))
+    hold = n * max(f.success.steps if f.success else 0, 1)
+    return dict(
+        kind="dense",
+        shaping=True,
+        per_step=0.0,
+        idle_best=_best(w, 0.0, n * top),
+        at_success=0.0,
+        magnitude=abs(w) * top * hold,
+        basis=f"{w:g} x metres lifted (at most {top:g} per object; a random policy lifts nothing; holding "
+        f"all {n} up pays {w * n * top:.3g} per step)",
+    )
+
+
 @_model("action_norm")
 def _action(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     typical = f.n_actions / 3.0  # E|a|^2 for a uniform action in [-1, 1]^n

@@ -161,3 +161,35 @@ def test_lint_flags_a_potential_whose_terminal_bonus_makes_a_floor_drop_pay() ->
     assert lint_scene(load_scene("sort-1", {"reward": design})).clean
     # the same floor penalty without the object-to-bin potential is no trap
     assert lint_scene(load_scene("sort-1", {"reward": design[:1] + [dict(design[1], weight=-50.0)] + design[2:4]})).clean
+
+
+def test_object_height_is_the_bottom_above_the_table_clipped_and_pays_a_lift_as_a_potential() -> None:
+    env = envkit.make("sort-1", {"objects.shapes": ["cube"], "reward": [
+        {"term": "object_height", "weight": 1.0, "params": {"max_height": 0.1}},
+        {"term": "potential", "name": "lift", "weight": 200.0, "params": {"phi": "object_height", "gamma": 1.0}},
+    ]})
+    try:
+        env.reset(seed=0)
+        half = float(env.unwrapped.objects[0].half_extents[2])
+        *_, info = env.step(np.zeros(4))  # resting on the table: its bottom is at the top (0)
+        assert info["reward_terms"]["object_height"] == pytest.approx(0.0, abs=2e-3)
+        env.unwrapped.teleport_object(0, [0.0, 0.0, half + 0.05], [0, 0, 0, 1])  # bottom 5 cm up
+        *_, info = env.step(np.zeros(4))
+        z = env.unwrapped.world.read_state().object_position[0, 2]
+        assert info["reward_terms"]["object_height"] == pytest.approx(z - half, abs=1e-6)
+        assert 0.03 < z - half < 0.05  # falling, not yet down
+        assert info["reward_terms"]["lift"] == pytest.approx(200.0 * min(z - half, 0.06) - 0.0, abs=0.5)
+        env.unwrapped.teleport_object(0, [0.0, 0.0, half + 0.5], [0, 0, 0, 1])  # far up: clipped
+        *_, info = env.step(np.zeros(4))
+        assert info["reward_terms"]["object_height"] == pytest.approx(0.1)
+    finally:
+        env.close()
+    with pytest.raises(SpecError, match="max_height"):
+        load_scene("sort-1", {"reward": [{"term": "object_height", "weight": 1.0, "params": {"max_height": 0}}]})
+    report = lint_scene(load_scene("sort-1", {"reward": [
+        {"term": "object_in_correct_bin", "weight": 500.0},
+        {"term": "potential", "name": "lift", "weight": 200.0, "params": {"phi": "object_height", "gamma": 0.99}},
+    ]}))
+    assert report.clean, str(report)  # a lift potential pays nothing over a whole episode: no trap
+    models = {p.label: p for p in report.profiles}
+    assert models["lift"].kind == "potential" and "object_height" in models["lift"].basis
