@@ -185,23 +185,18 @@ def info_value(info: dict[str, Any], key: str, i: int) -> Any | None:
 
 def info_terms(info: dict[str, Any], key: str, i: int) -> dict[str, float] | None:
     """A nested dict of per-term values (e.g. episode_reward_terms) for sub-env i."""
-    sub = info.get(key)
-    mask = info.get("_" + key)
-    if not isinstance(sub, dict) or (mask is not None and not mask[i]):
-        return None
-    out = {}
-    for name, arr in sub.items():
-        if name.startswith("_"):
-            continue
-        m = sub.get("_" + name)
-        if m is None or m[i]:
-            out[name] = float(arr[i])
-    return out
+    return _sub_env_values(info, key, i, numbers_only=False)
 
 
 def info_stats(info: dict[str, Any], key: str, i: int) -> dict[str, float] | None:
     """Like `info_terms`, keeping only real numbers (bools too): an env may report other
     things in the same dict, and a log column must stay numeric."""
+    return _sub_env_values(info, key, i, numbers_only=True)
+
+
+def _sub_env_values(info: dict[str, Any], key: str, i: int, numbers_only: bool) -> dict[str, float] | None:
+    """Sub-env i's entries of the nested dict info[key], as floats; None when it has none. A
+    vector env marks which sub-envs reported each entry with a `_name` boolean array."""
     sub = info.get(key)
     mask = info.get("_" + key)
     if not isinstance(sub, dict) or (mask is not None and not mask[i]):
@@ -212,8 +207,9 @@ def info_stats(info: dict[str, Any], key: str, i: int) -> dict[str, float] | Non
         if name.startswith("_") or (m is not None and not m[i]):
             continue
         value = np.asarray(arr)[i] if np.ndim(arr) else arr
-        if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
-            out[name] = float(value)
+        if numbers_only and not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+            continue
+        out[name] = float(value)
     return out
 
 

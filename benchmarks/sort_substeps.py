@@ -23,28 +23,20 @@ from __future__ import annotations
 import argparse
 import collections
 import statistics
-import time
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from env_throughput import measure as steps_per_cpu_second  # noqa: E402  (the same clock and random actions)
 
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("20 x 1/500 s (default)", {}),
     ("10 x 1/250 s", {"physics.substeps": 10, "physics.timestep": 1 / 250}),
     ("10 x 1/500 s", {"physics.substeps": 10, "physics.timestep": 1 / 500}),
 ]
-
-
-def steps_per_cpu_second(env: Any, steps: int, seed: int) -> float:
-    env.reset(seed=seed)
-    env.action_space.seed(seed)
-    actions = [env.action_space.sample() for _ in range(steps)]
-    start = time.process_time()
-    for a in actions:
-        _, _, terminated, truncated, _ = env.step(a)
-        if terminated or truncated:
-            env.reset()
-    return steps / (time.process_time() - start)
 
 
 def outcomes(env: Any, policy: Any, episodes: int, seed: int) -> dict[str, float]:
