@@ -52,12 +52,13 @@ def run_table(run_dir: Path, chunk: int) -> pd.DataFrame:
     evals = pd.read_csv(run_dir / "eval.csv")
     episodes["outcome"] = episode_outcomes(episodes)
     episodes["chunk"] = (episodes["global_step"] // chunk) * chunk
+    digits = 1 if chunk % 100_000 == 0 else 2
     rows = []
     for start, group in episodes.groupby("chunk"):
         shares = group["outcome"].value_counts(normalize=True)
         in_chunk = evals[(evals["global_step"] >= start) & (evals["global_step"] < start + chunk)]
         rows.append({
-            "steps": f"{start / 1e6:.1f}-{(start + chunk) / 1e6:.1f}M",
+            "steps": f"{start / 1e6:.{digits}f}-{(start + chunk) / 1e6:.{digits}f}M",
             "start": start,
             "episodes": len(group),
             **{o: float(shares.get(o, 0.0)) for o in OUTCOMES},
