@@ -6,7 +6,7 @@ wrong sort (any-bin bonus with no wrong-bin penalty), which `envkit lint` flags.
 `sort_fixed` is the corrected design: wrong sorts cost, a floor drop costs more than
 the discounted time penalty of a failed attempt, and its dense hint (approach the
 nearest object) is potential-based shaping, so it cannot change the optimal policy.
-Every preset except sort_v1/sort_v2/sort_shaped_g1 lints clean on the scenes it is meant for
+Every preset except sort_v1/sort_v2/sort_shaped_g1/sort_carry lints clean on the scenes it is meant for
 (tests/rewards/test_lint.py).
 """
 
@@ -92,6 +92,34 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
             "name": "object_to_bin",
             "weight": -500.0,
             "params": {"phi": "object_bin_distance", "gamma": 1.0},
+        },
+    ],
+    # sort_shaped_g1 with the object's distance to its bin measured over the floor plan only
+    # (a lifted object is not further from its bin) and a potential on the object's height
+    # (lifting pays, putting down takes it back): a scripted grasp-and-carry sorts 100% of
+    # sort-1 while pushing loses most objects off the table (docs/task-b.md)
+    "sort_carry": [
+        {"term": "time_penalty", "weight": -0.1},
+        {"term": "object_on_floor", "weight": -50.0},
+        {"term": "object_in_correct_bin", "weight": 500.0},
+        {"term": "object_in_wrong_bin", "weight": -100.0},
+        {
+            "term": "potential",
+            "name": "approach_object",
+            "weight": -50.0,
+            "params": {"phi": "ee_object_distance", "gamma": 1.0},
+        },
+        {
+            "term": "potential",
+            "name": "object_to_bin",
+            "weight": -500.0,
+            "params": {"phi": "object_bin_distance", "gamma": 1.0, "phi_params": {"horizontal_only": True}},
+        },
+        {
+            "term": "potential",
+            "name": "lift",
+            "weight": 200.0,
+            "params": {"phi": "object_height", "gamma": 1.0, "phi_params": {"max_height": 0.06}},
         },
     ],
     # panda-gym's dense reward: minus the distance to the goal
