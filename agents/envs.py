@@ -237,3 +237,35 @@ def set_evaluation(env: gym.Env) -> bool:
         return False
     method(True)
     return True
+
+
+def training_states(envs: gym.vector.VectorEnv) -> list[Any] | None:
+    """Each sub-env's `training_state` (plain data), or None if the envs keep none.
+
+    The protocol: an env whose behaviour in training depends on its own history (a
+    curriculum stage reached by its past successes) exposes it as a `training_state`
+    attribute that can be read and assigned. Checkpoints store it, so a resumed run
+    continues where the envs were instead of starting the curriculum again.
+    """
+    if not keeps_training_state(envs):
+        return None
+    states = list(envs.get_attr("training_state"))
+    return states if any(states) else None
+
+
+def keeps_training_state(envs: gym.vector.VectorEnv) -> bool:
+    """Whether every sub-env has a `training_state`. Asked with `has_wrapper_attr`: reading a
+    missing attribute would raise in an async worker, and the worker shuts down on errors."""
+    try:
+        return all(envs.call("has_wrapper_attr", "training_state"))
+    except AttributeError:  # an env without gymnasium's wrapper helpers
+        return False
+
+
+def restore_training_states(envs: gym.vector.VectorEnv, states: list[Any] | None) -> None:
+    """Give the sub-envs the states a checkpoint stored (see `training_states`). A resume with
+    another n_envs than the checkpoint's: env i takes saved state i modulo the number saved."""
+    if not states or not keeps_training_state(envs):
+        return
+    n = envs.num_envs
+    envs.set_attr("training_state", [states[i % len(states)] for i in range(n)])

@@ -36,7 +36,9 @@ from agents.envs import (
     info_value,
     make_env_fn,
     make_vec_env,
+    restore_training_states,
     set_evaluation,
+    training_states,
 )
 from agents.errors import CheckpointError, ConfigError, EnvFailedError, TrainingDivergedError, is_user_error
 from agents.logger import RunLogger
@@ -143,6 +145,8 @@ class Run:
 
         self.env_fn: Callable[[], gym.Env] = make_env_fn(env)
         self.envs = make_vec_env(self.env_fn, config.n_envs, config.vec_env)
+        if self.checkpoint is not None:
+            restore_training_states(self.envs, self.checkpoint.get("env_states"))
         self.eval_env: gym.Env | None = None
         self.layout = obs_layout(self.envs.single_observation_space)
         self.action_space = check_action_space(self.envs.single_action_space)
@@ -399,6 +403,7 @@ class Run:
             "seed": self.seed,
             "observation_space": encode_space(self.envs.single_observation_space),
             "action_space": encode_space(self.action_space),
+            "env_states": training_states(self.envs),
             "counters": {"global_step": self.global_step, "episodes": self.episode_count,
                          "wall_time": self.logger.wall_time if self.logger else self._wall_offset,
                          "best_eval": list(self.best_eval) if self.best_eval is not None else None},

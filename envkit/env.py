@@ -251,6 +251,22 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if self.curriculum is not None:
             self.curriculum.evaluation = bool(evaluation)
 
+    @property
+    def training_state(self) -> dict[str, int]:
+        """What a checkpoint keeps of this env (the agents' `training_state` protocol): the
+        curriculum stage it has reached, so that a resumed run does not start the curriculum
+        again. Empty without a curriculum."""
+        if self.curriculum is None:
+            return {}
+        return {"curriculum_stage": self.curriculum.training_stage}
+
+    @training_state.setter
+    def training_state(self, state: dict[str, int]) -> None:
+        if self.curriculum is None or not state or "curriculum_stage" not in state:
+            return
+        stage = int(state["curriculum_stage"])
+        self.curriculum.set_stage(min(max(stage, 0), self.curriculum.last))
+
     def set_curriculum_stage(self, stage: int) -> None:
         """Jump to a training stage at the next reset (tests, continuing a curriculum by hand)."""
         if self.curriculum is None:

@@ -142,3 +142,27 @@ class StagedEnv(CountingEnv):
         if terminated or truncated:
             info["episode_stats"] = {"stage": self.stage, "note": "not a number"}
         return obs, reward, terminated, truncated, info
+
+
+class MemoryEnv(CountingEnv):
+    """A CountingEnv that remembers how many episodes it has finished, exposed through the
+    `training_state` protocol and reported per episode as `episode_stats["seen"]`."""
+
+    def __init__(self, length: int = 3) -> None:
+        super().__init__(length)
+        self.seen = 0
+
+    @property
+    def training_state(self) -> dict[str, int]:
+        return {"seen": self.seen}
+
+    @training_state.setter
+    def training_state(self, state: dict[str, int]) -> None:
+        self.seen = int(state["seen"])
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        if terminated or truncated:
+            self.seen += 1
+            info["episode_stats"] = {"seen": self.seen}
+        return obs, reward, terminated, truncated, info

@@ -178,3 +178,26 @@ def test_a_run_evaluates_with_the_cap(tmp_path, fast):
                        run_dir=tmp_path / "run", quiet=True)
     evals = pd.read_csv(res.run_dir / "eval.csv")
     assert (evals["mean_length"] == 3).all() and (evals["success_rate"] == 0).all()
+
+
+@pytest.mark.parametrize("vec_env", ["sync", "async"])
+def test_checkpoints_keep_the_envs_training_state_and_a_resume_restores_it(tmp_path, fast, vec_env):
+    """A curriculum stage used to restart from the first stage on every resume."""
+    from agents_testenvs import MemoryEnv
+
+    from agents.checkpoint import load_checkpoint
+
+    cfg = dict(fast, n_envs=2, vec_env=vec_env, batch_size=16, minibatch_size=8, total_timesteps=48)
+    res = agents.train(MemoryEnv, "ppo", cfg, run_dir=tmp_path / "run", quiet=True)
+    saved = load_checkpoint(res.run_dir / "checkpoints" / "last.pt")["env_states"]
+    before = len(pd.read_csv(res.run_dir / "episodes.csv"))
+    assert saved == [{"seen": before // 2}] * 2 and before >= 8
+    agents.train(MemoryEnv, "ppo", dict(cfg, total_timesteps=96), run_dir=tmp_path / "run", quiet=True,
+                 resume=True)
+    seen = pd.read_csv(res.run_dir / "episodes.csv")["stat/seen"]
+    after = seen.iloc[before:]
+    assert len(after) >= 8 and after.min() == before // 2 + 1  # counting went on from the saved state
+    # envs without the protocol store nothing
+    plain = agents.train(lambda: CountingEnv(length=3), "ppo", dict(cfg, vec_env="sync"), run_dir=tmp_path / "p",
+                         quiet=True)
+    assert load_checkpoint(plain.run_dir / "checkpoints" / "last.pt")["env_states"] is None

@@ -310,3 +310,32 @@ def test_info_validate_and_lint_show_the_curriculum(capsys: pytest.CaptureFixtur
     assert main(["info", "sort-5-blocker"]) == 0
     assert "curriculum" not in capsys.readouterr().out
     assert lint_scene(load_scene(SCENE)).findings == []  # the lint analyses the full scene
+
+
+def test_training_state_carries_the_stage_into_a_new_env_through_the_agents_protocol() -> None:
+    """What a checkpoint stores (agents' `training_state` protocol) and a resumed run restores."""
+    import gymnasium as gym
+
+    from agents.envs import restore_training_states, training_states
+
+    env = envkit.make(SCENE)
+    try:
+        assert env.training_state == {"curriculum_stage": 0}
+        env.set_curriculum_stage(2)
+        assert env.training_state == {"curriculum_stage": 2}
+    finally:
+        env.close()
+    envs = gym.vector.SyncVectorEnv([lambda: envkit.make(SCENE)] * 2)
+    try:
+        assert training_states(envs) == [{"curriculum_stage": 0}] * 2
+        restore_training_states(envs, [{"curriculum_stage": 2}, {"curriculum_stage": 99}])
+        _, info = envs.reset(seed=0)
+        assert info["curriculum_stage"].tolist() == [2, 3]  # an out-of-range stage is clipped to the last
+        assert training_states(envs) == [{"curriculum_stage": 2}, {"curriculum_stage": 3}]
+    finally:
+        envs.close()
+    plain = gym.vector.SyncVectorEnv([lambda: envkit.make("sort-1")])
+    try:
+        assert training_states(plain) is None  # no curriculum: nothing to keep
+    finally:
+        plain.close()
