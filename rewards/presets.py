@@ -17,6 +17,25 @@ from typing import Any
 from envkit.errors import SpecError
 from envkit.hints import suggest
 
+
+def _sort_events(floor: float, wrong: float) -> list[dict[str, Any]]:
+    """The sorting events every shaped sort design shares: -0.1 per step, +500 per correct
+    sort, and its own price for a floor drop and a wrong bin."""
+    return [
+        {"term": "time_penalty", "weight": -0.1},
+        {"term": "object_on_floor", "weight": floor},
+        {"term": "object_in_correct_bin", "weight": 500.0},
+        {"term": "object_in_wrong_bin", "weight": wrong},
+    ]
+
+
+def _potential(name: str, weight: float, phi: str, gamma: float, **phi_params: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"phi": phi, "gamma": gamma}
+    if phi_params:
+        params["phi_params"] = phi_params
+    return {"term": "potential", "name": name, "weight": weight, "params": params}
+
+
 PRESETS: dict[str, list[dict[str, Any]]] = {
     # Task B, design v1: -1 per step, -10 floor, +25 any bin, +100 correct bin
     "sort_v1": [
@@ -36,16 +55,8 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     # object (phi = -50 x distance: up to +2.5 per 5 cm step of approach; a weight of
     # -50 keeps it within 100x of the sort bonus, so `envkit lint` does not call it noise)
     "sort_fixed": [
-        {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -50.0},
-        {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -100.0},
-        {
-            "term": "potential",
-            "name": "approach_object",
-            "weight": -50.0,
-            "params": {"phi": "ee_object_distance", "gamma": 0.99},
-        },
+        *_sort_events(floor=-50.0, wrong=-100.0),
+        _potential("approach_object", -50.0, "ee_object_distance", 0.99),
     ],
     # sort_fixed + potential-based shaping that moves the object towards the bin accepting
     # its shape (phi = -500 x the object's distance to that bin: ~+110 for a typical route;
@@ -54,22 +65,9 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     # and wrong bins cost 200 here, not 50 and 100, or ending on purpose pays (a measured
     # trap, docs/task-b.md; `envkit lint` reports it as early-exit-trap)
     "sort_shaped": [
-        {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -200.0},
-        {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -200.0},
-        {
-            "term": "potential",
-            "name": "approach_object",
-            "weight": -50.0,
-            "params": {"phi": "ee_object_distance", "gamma": 0.99},
-        },
-        {
-            "term": "potential",
-            "name": "object_to_bin",
-            "weight": -500.0,
-            "params": {"phi": "object_bin_distance", "gamma": 0.99},
-        },
+        *_sort_events(floor=-200.0, wrong=-200.0),
+        _potential("approach_object", -50.0, "ee_object_distance", 0.99),
+        _potential("object_to_bin", -500.0, "object_bin_distance", 0.99),
     ],
     # run A of docs/task-b.md, the design with the most measured sorting so far: sort_fixed's
     # events (floor -50, wrong bin -100) and both potentials with gamma 1. Its terminal
@@ -77,50 +75,19 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     # `envkit lint` reports (early-exit-trap, warnings); measured, the agent still prefers
     # correct sorts (+500), but a wrong sort costs it almost nothing while it learns to route
     "sort_shaped_g1": [
-        {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -50.0},
-        {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -100.0},
-        {
-            "term": "potential",
-            "name": "approach_object",
-            "weight": -50.0,
-            "params": {"phi": "ee_object_distance", "gamma": 1.0},
-        },
-        {
-            "term": "potential",
-            "name": "object_to_bin",
-            "weight": -500.0,
-            "params": {"phi": "object_bin_distance", "gamma": 1.0},
-        },
+        *_sort_events(floor=-50.0, wrong=-100.0),
+        _potential("approach_object", -50.0, "ee_object_distance", 1.0),
+        _potential("object_to_bin", -500.0, "object_bin_distance", 1.0),
     ],
     # sort_shaped_g1 with the object's distance to its bin measured over the floor plan only
     # (a lifted object is not further from its bin) and a potential on the object's height
     # (lifting pays, putting down takes it back): a scripted grasp-and-carry sorts 100% of
     # sort-1 while pushing loses most objects off the table (docs/task-b.md)
     "sort_carry": [
-        {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -50.0},
-        {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -100.0},
-        {
-            "term": "potential",
-            "name": "approach_object",
-            "weight": -50.0,
-            "params": {"phi": "ee_object_distance", "gamma": 1.0},
-        },
-        {
-            "term": "potential",
-            "name": "object_to_bin",
-            "weight": -500.0,
-            "params": {"phi": "object_bin_distance", "gamma": 1.0, "phi_params": {"horizontal_only": True}},
-        },
-        {
-            "term": "potential",
-            "name": "lift",
-            "weight": 200.0,
-            "params": {"phi": "object_height", "gamma": 1.0, "phi_params": {"max_height": 0.06}},
-        },
+        *_sort_events(floor=-50.0, wrong=-100.0),
+        _potential("approach_object", -50.0, "ee_object_distance", 1.0),
+        _potential("object_to_bin", -500.0, "object_bin_distance", 1.0, horizontal_only=True),
+        _potential("lift", 200.0, "object_height", 1.0, max_height=0.06),
     ],
     # panda-gym's dense reward: minus the distance to the goal
     "reach_dense": [{"term": "goal_distance", "weight": -1.0}],

@@ -170,13 +170,15 @@ def ee_object_distance(ctx: StepContext) -> float:
 @register(requires=("objects",), state_function=True, profile=LintProfile.of("lifted"))
 def object_lifted(ctx: StepContext, height: float = 0.04) -> float:
     """Objects still in play whose bottom is at least `height` above their table top."""
+    return float(sum(bottom >= height for bottom in _bottoms_in_play(ctx)))
+
+
+def _bottoms_in_play(ctx: StepContext) -> list[float]:
+    """Height of each in-play object's bottom above the table the objects spawn on (metres)."""
     s = ctx.state
     top = ctx.spec.table(ctx.spec.objects.spawn.table).top
-    count = 0
-    for i, obj in enumerate(ctx.objects):
-        if s.object_active[i] and s.object_position[i, 2] - obj.half_extents[2] >= top + height:
-            count += 1
-    return float(count)
+    return [float(s.object_position[i, 2] - obj.half_extents[2]) - top
+            for i, obj in enumerate(ctx.objects) if s.object_active[i]]
 
 
 def _check_height(params: dict[str, Any]) -> list[str]:
@@ -201,14 +203,7 @@ def object_height(ctx: StepContext, max_height: float = 0.06) -> float:
     In Task B a grasped object goes where the hand goes while a pushed one slides or rolls
     (docs/task-b.md), and a 3-D `object_bin_distance` would charge for the lift.
     """
-    s = ctx.state
-    top = ctx.spec.table(ctx.spec.objects.spawn.table).top
-    total = 0.0
-    for i, obj in enumerate(ctx.objects):
-        if s.object_active[i]:
-            bottom = float(s.object_position[i, 2] - obj.half_extents[2]) - top
-            total += min(max(bottom, 0.0), float(max_height))
-    return total
+    return sum((min(max(bottom, 0.0), float(max_height)) for bottom in _bottoms_in_play(ctx)), 0.0)
 
 
 _REDUCE = ("sum", "min", "mean")
