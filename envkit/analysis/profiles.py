@@ -179,34 +179,36 @@ def _distance(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> 
 
 @_model("lifted")
 def _lifted(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    n = f.n_objects if f.spec.robot.gripper else 0
-    hold = n * max(f.success.steps if f.success else 0, 1)
-    return dict(
-        kind="dense",
-        shaping=True,
-        per_step=0.0,
-        idle_best=_best(w, 0.0, float(n)),
-        at_success=0.0,
-        magnitude=abs(w) * hold,
-        basis=f"{w:g} per lifted object per step (a random policy lifts nothing; holding all {n} pays "
-        f"{w * n:g} per step)",
-    )
+    n = _holdable(f)
+    return _held(f, w, 1.0, f"{w:g} per lifted object per step (a random policy lifts nothing; holding all {n} "
+                 f"pays {w * n:g} per step)")
 
 
 @_model("height")
 def _height(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    n = f.n_objects if f.spec.robot.gripper else 0
     top = float(p.get(m.get("param", "max_height"), m.get("default", 0.06)))
+    n = _holdable(f)
+    return _held(f, w, top, f"{w:g} x metres lifted (at most {top:g} per object; a random policy lifts nothing; "
+                 f"holding all {n} up pays {w * n * top:.3g} per step)")
+
+
+def _holdable(f: SceneFacts) -> int:
+    """Objects the robot could hold up: all of them with a gripper, none without."""
+    return f.n_objects if f.spec.robot.gripper else 0
+
+
+def _held(f: SceneFacts, w: float, per_object: float, basis: str) -> dict[str, Any]:
+    """A term paying `per_object` for each object held up, every step it is held."""
+    n = _holdable(f)
     hold = n * max(f.success.steps if f.success else 0, 1)
     return dict(
         kind="dense",
         shaping=True,
         per_step=0.0,
-        idle_best=_best(w, 0.0, n * top),
+        idle_best=_best(w, 0.0, n * per_object),
         at_success=0.0,
-        magnitude=abs(w) * top * hold,
-        basis=f"{w:g} x metres lifted (at most {top:g} per object; a random policy lifts nothing; holding "
-        f"all {n} up pays {w * n * top:.3g} per step)",
+        magnitude=abs(w) * per_object * hold,
+        basis=basis,
     )
 
 
