@@ -6,7 +6,7 @@ wrong sort (any-bin bonus with no wrong-bin penalty), which `envkit lint` flags.
 `sort_fixed` is the corrected design: wrong sorts cost, a floor drop costs more than
 the discounted time penalty of a failed attempt, and its dense hint (approach the
 nearest object) is potential-based shaping, so it cannot change the optimal policy.
-Every preset except sort_v1/sort_v2/sort_shaped_g1/sort_carry lints clean on the scenes it is meant for
+Every preset except sort_v1/sort_v2/sort_shaped_g1/sort_carry/sort_grasp lints clean on the scenes it is meant for
 (tests/rewards/test_lint.py).
 """
 
@@ -86,6 +86,17 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     "sort_carry": [
         *_sort_events(floor=-50.0, wrong=-100.0),
         _potential("approach_object", -50.0, "ee_object_distance", 1.0),
+        _potential("object_to_bin", -500.0, "object_bin_distance", 1.0, horizontal_only=True),
+        _potential("lift", 200.0, "object_height", 1.0, max_height=0.06),
+    ],
+    # sort_carry plus a potential on the pinch (`object_grasped`: both fingers touch the
+    # object): +50 once per grasp, -50 back on release. sort_carry's PPO never lifted in 800k
+    # steps because nothing paid before the lift, and a lift needs a pinch first; this pays
+    # for the pinch itself without paying for holding (docs/task-b.md)
+    "sort_grasp": [
+        *_sort_events(floor=-50.0, wrong=-100.0),
+        _potential("approach_object", -50.0, "ee_object_distance", 1.0),
+        _potential("grasp", 50.0, "object_grasped", 1.0),
         _potential("object_to_bin", -500.0, "object_bin_distance", 1.0, horizontal_only=True),
         _potential("lift", 200.0, "object_height", 1.0, max_height=0.06),
     ],

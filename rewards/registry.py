@@ -113,7 +113,7 @@ def register(
 
     Everything about a term is declared here, once:
     - `requires` lists scene features the term needs ('goal', 'bins', 'objects',
-      'collisions'); `envkit lint` reports terms that cannot fire in a scene.
+      'collisions', 'gripper'); `envkit lint` reports terms that cannot fire in a scene.
     - `state_function`: True when the value depends on the current state alone (a
       valid potential for `potential`), False when it reads the step's events, the
       action or the previous step (the lint warns when one is used as phi); None: not

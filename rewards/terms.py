@@ -17,6 +17,7 @@
 | object_lifted | objects whose bottom is `height` above their table | positive |
 | object_bin_distance | distance from each remaining object to the nearest bin accepting its shape (0 inside) | negative, or as a potential's phi |
 | object_height | height of each remaining object's bottom above its table, clipped to max_height | as a potential's phi (lift) |
+| object_grasped | objects still in play that both gripper fingers touch | as a potential's phi (grasp) |
 
 Each registration states everything the analysis needs about its term: the scene
 features it `requires`, whether it is a `state_function` (a valid potential), and its
@@ -204,6 +205,25 @@ def object_height(ctx: StepContext, max_height: float = 0.06) -> float:
     (docs/task-b.md), and a 3-D `object_bin_distance` would charge for the lift.
     """
     return sum((min(max(bottom, 0.0), float(max_height)) for bottom in _bottoms_in_play(ctx)), 0.0)
+
+
+@register(requires=("objects", "gripper"), state_function=True, profile=LintProfile.of("grasped"))
+def object_grasped(ctx: StepContext) -> float:
+    """Objects still in play that both gripper fingers touch (pinched, so they move with the hand).
+
+    Why: with a grasp-and-carry design the first thing exploration must find is the pinch,
+    and neither the hand's distance nor the object's height says when it happens: a hand
+    can hover at an object forever without closing, and a lift pays only after the grasp.
+    Used as a potential's phi (positive weight) it pays once for each grasp and takes it
+    back on release, so it guides the agent without paying for holding; as a plain
+    per-step term it pays for holding, and the lint says what that costs. It asks the
+    backend for the contacts of the two finger links (`World.grasping`).
+    """
+    world = ctx.world
+    if world is None:
+        raise RuntimeError("object_grasped needs the backend world in the step context")
+    active = ctx.state.object_active
+    return float(sum(world.grasping(i) for i in range(len(ctx.objects)) if active[i]))  # type: ignore[attr-defined]
 
 
 _REDUCE = ("sum", "min", "mean")

@@ -43,6 +43,7 @@ FEATURE_WHY = {
     "bins": "the scene has no bins",
     "objects": "the scene has no objects",
     "collisions": "episode.terminate_on.collisions lists no body pairs, so no collision is ever detected",
+    "gripper": "the robot has no gripper (robot.gripper: false), so nothing is ever pinched",
 }
 OUTCOME_WORDS = {
     "correct_bin": "an object reaching its correct bin",
@@ -179,6 +180,7 @@ def _cannot_fire(f: SceneFacts, ps: list[TermProfile]) -> tuple[list[Finding], s
         "bins": bool(spec.bins),
         "objects": f.n_objects > 0,
         "collisions": bool(spec.episode.terminate_on.collisions),
+        "gripper": bool(spec.robot.gripper),
     }
     findings, dead = [], set()
     for p in ps:

@@ -192,6 +192,13 @@ def _height(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> di
                  f"holding all {n} up pays {w * n * top:.3g} per step)")
 
 
+@_model("grasped")
+def _grasped(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    n = _holdable(f)
+    return _held(f, w, 1.0, f"{w:g} per object pinched by both fingers per step (a random policy rarely "
+                 f"pinches; holding all {n} pays {w * n:g} per step)")
+
+
 def _holdable(f: SceneFacts) -> int:
     """Objects the robot could hold up: all of them with a gripper, none without."""
     return f.n_objects if f.spec.robot.gripper else 0

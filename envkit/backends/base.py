@@ -67,6 +67,17 @@ class World(ABC):
     def touching(self, a: str, b: str) -> bool:
         """Whether any body of group/name `a` touches any of `b` ('objects' and 'robot' are groups)."""
 
+    def grasping(self, index: int) -> bool:
+        """Whether both gripper fingers touch object `index` (the object is pinched, i.e. held).
+
+        Not abstract: only terms that ask about grasps need it, so a backend without a
+        gripper model still builds every other scene.
+        """
+        raise NotImplementedError(
+            f"the {type(self).__name__} backend cannot tell whether the gripper holds an object; "
+            "use a reward term that does not need grasps (e.g. object_height) with this backend"
+        )
+
     @abstractmethod
     def remove_object(self, index: int) -> None:
         """Take an object out of the world for the rest of the episode."""

@@ -436,6 +436,15 @@ class BulletWorld(World):
                     return True
         return False
 
+    def grasping(self, index: int) -> bool:
+        if not self._active[index] or not self.spec.robot.gripper:
+            return False
+        cid, rid, oid = self._cid, self._robot_id, self._object_ids[index]
+        return all(
+            p.getContactPoints(bodyA=rid, bodyB=oid, linkIndexA=link, physicsClientId=cid)
+            for link in panda.FINGER_JOINTS  # a finger's link index is its joint's index
+        )
+
     def remove_object(self, index: int) -> None:
         if not self._active[index]:
             return

@@ -222,6 +222,16 @@ def test_holding_objects_up_forever_beats_sorting() -> None:
     assert "object_lifted" in f.terms
 
 
+def test_paying_for_a_pinch_every_step_is_a_trap_and_as_a_potential_it_is_not() -> None:
+    design = _v1_without_wrong_sorts(floor=-200) + [{"term": "object_grasped", "weight": 2}]
+    f = the(lint("sort-1", design), "loitering-trap")
+    assert "object_grasped" in f.terms
+    shaped = _v1_without_wrong_sorts(floor=-200) + [
+        {"term": "potential", "name": "grasp", "weight": 2, "params": {"phi": "object_grasped", "gamma": 1.0}}
+    ]
+    assert "loitering-trap" not in rules(lint("sort-1", shaped))
+
+
 def test_small_per_step_bonus_is_a_warning_for_bootstrapping_agents() -> None:
     design = [{"term": "time_penalty", "weight": 0.02}, {"term": "success_bonus", "weight": 1.0}]
     f = the(lint("reach", design), "loitering-trap")
@@ -249,6 +259,7 @@ def test_a_term_100x_smaller_than_another_is_flagged() -> None:
         ("reach", "object_on_floor", "the scene has no objects"),
         ("sort-1", "goal_distance", "the scene has no goal"),
         ("reach", "collision", "lists no body pairs"),
+        ("push", "object_grasped", "the robot has no gripper"),
     ],
 )
 def test_terms_that_cannot_fire_in_the_scene(scene: str, term: str, why: str) -> None:

@@ -91,3 +91,28 @@ def test_grasp_and_carry_sorts_every_shape_into_its_bin(scene: str) -> None:
     assert correct >= 11, dict(outcomes)
     assert sum(c["wrong"] for c in outcomes.values()) == 0, dict(outcomes)
     assert np.median(lengths) < 60  # a few dozen steps, far below the 750-step limit
+
+
+def test_object_grasped_is_one_exactly_while_the_fingers_pinch_the_object() -> None:
+    """The term behind the grasp potential, on real contacts: 0 while the hand approaches
+    with the gripper open, 1 from the pinch through the carry, 0 again after the release."""
+    env = envkit.make("sort-1", reward=[{"term": "object_grasped", "weight": 1.0}])
+    spec = env.unwrapped.spec_scene
+    by_phase: dict[str, list[float]] = collections.defaultdict(list)
+    try:
+        obs, _ = env.reset(seed=101)
+        bot, done = GraspAndCarry(spec, env.unwrapped.objects[0].shape), False
+        while not done:
+            phase = bot.phase
+            obs, _, terminated, truncated, info = env.step(bot(obs))
+            by_phase[phase].append(info["reward_terms"]["object_grasped"])
+            done = terminated or truncated
+        assert info["events"]["sorted"] == 1
+    finally:
+        env.close()
+    assert set(by_phase["above"]) == {0.0}
+    assert set(by_phase["descend"]) == {0.0}
+    assert set(by_phase["lift"]) == {1.0} and set(by_phase["carry"]) == {1.0}
+    assert by_phase["close"][-1] == 1.0  # the fingers have closed on it by the end of the close phase
+    # the object left play in its bin once released: nothing is held at the end
+    assert by_phase["release"][-1] == 0.0

@@ -22,6 +22,9 @@ CATALOGUE = (
     "action_l2",
     "ee_object_distance",
     "object_lifted",
+    "object_height",
+    "object_bin_distance",
+    "object_grasped",
 )
 
 
