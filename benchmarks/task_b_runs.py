@@ -15,7 +15,10 @@ With `--policy`: runs the checkpoint's deterministic policy on the scene (defaul
 was trained on) and tabulates the outcome by the object's shape and by whether it spawned in
 the lane of its own bin (its y within the bin's y range, so that pulling it straight back
 sorts it correctly) or in another lane (it must be moved sideways first). This is the table
-that showed run A had learnt the straight pull, not the routing (docs/task-b.md).
+that showed run A had learnt the straight pull, not the routing (docs/task-b.md). Two more
+columns say whether the policy grasps: the share of episodes in which both fingers pinched
+the object at some step (`World.grasping`), and in which its bottom rose more than 2 cm
+above the table.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 OUTCOMES = ("correct", "wrong", "floor", "timeout")
+#: an object whose bottom rose this far above its table was lifted, not pushed (metres)
+LIFTED = 0.02
 
 
 def episode_outcomes(episodes: pd.DataFrame) -> pd.Series:
@@ -124,26 +129,33 @@ def policy_table(ckpt: str, scene: str | None, episodes: int, seed: int) -> None
         obj = env.unwrapped.objects[0]
         y0 = float(obj.position[1])
         where = "own lane" if lane_of(y0, spec.bins, list(spec.objects.shapes)) == obj.shape else "other lane"
-        done, events = False, {}
+        done, events, grasped, lifted = False, {}, False, False
+        world, top = env.unwrapped.world, spec.table(spec.objects.spawn.table).top
         while not done:
             obs, _, terminated, truncated, info = env.step(policy.predict(obs))
             done = terminated or truncated
             events = info.get("events", {})
+            state = env.unwrapped.state
+            if state.object_active[0]:
+                grasped = grasped or world.grasping(0)
+                lifted = lifted or float(state.object_position[0, 2]) - obj.half_extents[2] - top > LIFTED
         end = ("correct" if events.get("sorted") else "wrong" if events.get("wrong_bin")
                else "floor" if events.get("on_floor") else "timeout")
         table[(obj.shape, where)][end] += 1
+        table[(obj.shape, where)]["grasped"] += int(grasped)
+        table[(obj.shape, where)]["lifted"] += int(lifted)
     env.close()
     print(f"{ckpt} on {target}, {episodes} episodes (seeds {seed}..{seed + episodes - 1}), first object only\n")
-    print("| shape | spawned in | episodes | correct | wrong bin | floor | timeout |")
-    print("|---|---|---|---|---|---|---|")
+    print("| shape | spawned in | episodes | correct | wrong bin | floor | timeout | grasped | lifted > 2 cm |")
+    print("|---|---|---|---|---|---|---|---|---|")
     totals: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for (shape, where), c in sorted(table.items()):
-        n = sum(c.values())
+        n = sum(c[o] for o in OUTCOMES)
         totals[where].update(c)
-        print(f"| {shape} | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in OUTCOMES) + " |")
+        print(f"| {shape} | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in (*OUTCOMES, "grasped", "lifted")) + " |")
     for where, c in sorted(totals.items()):
-        n = sum(c.values())
-        print(f"| all | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in OUTCOMES) + " |")
+        n = sum(c[o] for o in OUTCOMES)
+        print(f"| all | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in (*OUTCOMES, "grasped", "lifted")) + " |")
 
 
 def main() -> None:

@@ -333,6 +333,12 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
     def goal(self) -> np.ndarray | None:
         return None if self._goal is None else self._goal.copy()
 
+    @property
+    def state(self) -> WorldState | None:
+        """The snapshot the last reset or step read (diagnostics and scripted controllers;
+        an agent sees only the observation). None before the first reset."""
+        return self._state
+
     def _observation(self, state: WorldState, achieved: np.ndarray | None) -> Any:
         """The observation in the scene's mode; the camera renders exactly one frame."""
         if self.camera is None:

@@ -23,6 +23,50 @@ def add_set_option(parser: argparse.ArgumentParser, what: str = "scene") -> None
     )
 
 
+#: One option of a command that takes Hydra overrides: (flag, add_argument keywords).
+Flag = tuple[str, dict[str, Any]]
+
+
+def add_override_flags(parser: argparse.ArgumentParser, flags: list[Flag], example: str) -> None:
+    """The positional Hydra overrides and the command's options, declared once.
+
+    Why: argparse puts every option written after the first override into the
+    REMAINDER, so `envkit sweep reward=a,b --dry-run` would pass `--dry-run` to Hydra.
+    `split_override_flags` parses those late options with the same declarations.
+    """
+    parser.add_argument("overrides", nargs=argparse.REMAINDER, metavar="KEY=VALUE",
+                        help=f"Hydra overrides, e.g. {example}; the options below may come before or after them")
+    for flag, kwargs in flags:
+        parser.add_argument(flag, **kwargs)
+
+
+def split_override_flags(args: argparse.Namespace, flags: list[Flag]) -> tuple[argparse.Namespace, list[str]]:
+    """(options, overrides): options given before the overrides or among them, merged.
+
+    An unknown `-x` among the overrides is a clear error listing the options, not a
+    Hydra parse failure.
+    """
+    late_parser = argparse.ArgumentParser(add_help=False)
+    for flag, kwargs in flags:
+        late_parser.add_argument(flag, **{k: v for k, v in kwargs.items() if k in ("action", "type", "dest")})
+    late, overrides = late_parser.parse_known_args(args.overrides)
+    unknown = [o for o in overrides if o.startswith("-")]
+    if unknown:
+        names = ", ".join(f + ("" if kw.get("action") == "store_true" else f" {kw.get('metavar', 'X')}")
+                          for f, kw in flags)
+        raise ConfigError(f"unknown option(s) {' '.join(unknown)}. Options: {names}; everything else is a "
+                          "Hydra override KEY=VALUE.")
+    merged = argparse.Namespace()
+    for flag, kwargs in flags:
+        dest = kwargs.get("dest", flag.lstrip("-").replace("-", "_"))
+        early, later = getattr(args, dest), getattr(late, dest)
+        if kwargs.get("action") == "store_true":
+            setattr(merged, dest, bool(early or later))
+        else:
+            setattr(merged, dest, later if later is not None else early)
+    return merged, overrides
+
+
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """`key=value` strings -> dict; values are parsed as YAML scalars or lists."""
     from envkit.loader import parse_override_value

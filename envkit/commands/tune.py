@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from envkit.commands._common import Flag, add_override_flags, split_override_flags
+
+FLAGS: list[Flag] = [
+    ("--dry-run", dict(action="store_true", help="check and list the search, run nothing")),
+    ("--no-report", dict(action="store_true", help="no report of the re-runs (tune/ is still written)")),
+    ("--jobs", dict(type=int, default=None, metavar="N",
+                    help="trials at once with launcher=local (default: all cores)")),
+]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,31 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             "See docs/sweeps.md, section Tuning."
         ),
     )
-    p.add_argument("overrides", nargs=argparse.REMAINDER, metavar="KEY=VALUE",
-                   help="Hydra overrides, e.g. experiment=my_search trials=40 budget.timesteps=200000")
-    p.add_argument("--dry-run", action="store_true", help="check and list the search, run nothing")
-    p.add_argument("--no-report", action="store_true", help="no report of the re-runs (tune/ is still written)")
-    p.add_argument("--jobs", type=int, default=None, help="trials at once with launcher=local (default: all cores)")
+    add_override_flags(p, FLAGS, "experiment=my_search trials=40 budget.timesteps=200000")
     p.set_defaults(func=run)
 
 
-def _flags() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--no-report", action="store_true")
-    p.add_argument("--jobs", type=int)
-    return p
-
-
 def run(args: argparse.Namespace) -> int:
-    from envkit.errors import ConfigError
-
-    late, overrides = _flags().parse_known_args(args.overrides)
-    unknown = [o for o in overrides if o.startswith("-")]
-    if unknown:
-        raise ConfigError(f"unknown option(s) {' '.join(unknown)}. Options: --dry-run, --no-report, --jobs N; "
-                          "everything else is a Hydra override KEY=VALUE.")
+    opts, overrides = split_override_flags(args, FLAGS)
     from sweeps.tune import tune
 
-    return tune(overrides, jobs=late.jobs if late.jobs is not None else args.jobs,
-                dry_run=args.dry_run or late.dry_run, report=not (args.no_report or late.no_report))
+    return tune(overrides, jobs=opts.jobs, dry_run=opts.dry_run, report=not opts.no_report)

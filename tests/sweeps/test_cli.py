@@ -64,3 +64,26 @@ def test_ray_launcher_without_ray_says_how_to_install_it(
     monkeypatch.setattr(builtins, "__import__", no_ray)
     err = _err(capsys, "launcher=ray")
     assert 'pip install -e ".[ray]"' in err and "launcher=local" in err
+
+
+@pytest.mark.parametrize("command", ["sweep", "tune"])
+def test_options_before_and_after_the_overrides_are_the_same_options(command: str) -> None:
+    """Both commands declare their options once (envkit.commands._common): an option written
+    among the Hydra overrides is parsed as that option, not passed to Hydra."""
+    import argparse
+
+    from envkit.commands import sweep as sweep_cmd
+    from envkit.commands import tune as tune_cmd
+    from envkit.commands._common import split_override_flags
+    from envkit.errors import ConfigError
+
+    module = sweep_cmd if command == "sweep" else tune_cmd
+    parser = argparse.ArgumentParser()
+    module.register(parser.add_subparsers())
+    early = parser.parse_args([command, "--jobs", "2", "seed=0,1"])
+    late = parser.parse_args([command, "seed=0,1", "--jobs", "2", "--dry-run"])
+    for args, dry in ((early, False), (late, True)):
+        opts, overrides = split_override_flags(args, module.FLAGS)
+        assert overrides == ["seed=0,1"] and opts.jobs == 2 and opts.dry_run is dry and opts.no_report is False
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) --bogus\. Options: --dry-run, --no-report, --jobs N"):
+        split_override_flags(parser.parse_args([command, "seed=0", "--bogus"]), module.FLAGS)
