@@ -142,6 +142,15 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
             )
         )
     problems += check_fixtures(spec)
+    if spec.episode.held_start > 0 and not (spec.robot.gripper and spec.objects.n > 0):
+        problems.append(
+            (
+                ("episode", "held_start"),
+                "a held start puts an object in the gripper, but this scene has "
+                + ("no gripper (robot.gripper: false)" if not spec.robot.gripper else "no objects")
+                + "; set episode.held_start: 0 or give the scene a gripper and objects",
+            )
+        )
 
     # goal
     if spec.goal is not None and spec.goal.fixture is not None:

@@ -105,6 +105,7 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         self._objects: list[ObjectInstance] = []
         self._goal: np.ndarray | None = None
         self._fixtures: dict[str, np.ndarray] = {}
+        self._evaluation = False  # set_evaluation: play the scene as written (no training aids)
 
     # ------------------------------------------------------------------ gymnasium API
 
@@ -131,6 +132,9 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             self.camera.reset(rng)
         self._fixtures = fixtures
         self.world.reset(self._objects, self._goal, colors, fixtures, in_play=in_play)
+        held = spec.episode.held_start
+        if held > 0 and not self._evaluation and rng.random() < held:
+            self.world.place_in_gripper(int(rng.integers(self._rules.in_play)), spec.episode.held_lift)
         self._state = self.world.read_state()
         self._step = 0
         self._events.reset(self._objects)
@@ -241,13 +245,14 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             self.world = None  # type: ignore[assignment]
 
     def set_evaluation(self, evaluation: bool = True) -> None:
-        """Evaluate on the full task: play the curriculum's last stage and never promote.
+        """Evaluate on the full task: play the curriculum's last stage and never promote, and
+        start every episode as the scene does (no `episode.held_start`).
 
         The agents call this on their evaluation env (a generic protocol: they do not
         know envkit), so eval.csv measures the scene as written, not the stage the
-        training envs have reached. Takes effect at the next reset; without a curriculum
-        there is nothing to change.
+        training envs have reached or their easier starts. Takes effect at the next reset.
         """
+        self._evaluation = bool(evaluation)
         if self.curriculum is not None:
             self.curriculum.evaluation = bool(evaluation)
 

@@ -524,7 +524,8 @@ class RandomizeSpec(Strict):
     """Domain randomisation applied at reset, reproducible with the reset seed.
 
     Draw order at reset (fixed, so a seed fixes everything): objects, fixtures,
-    goal, colours, object dynamics, camera jitter. Sections left out draw nothing,
+    goal, colours, object dynamics, camera jitter, then (training episodes of a scene with
+    episode.held_start > 0) the held start and its object. Sections left out draw nothing,
     so adding one does not change the others' draws in existing scenes.
     """
 
@@ -689,6 +690,17 @@ class EpisodeSpec(Strict):
     success: Literal["auto", "all_sorted", "goal_reached", "none"] = Field(
         "auto",
         description="meaning of info['is_success']; auto = goal_reached with a goal, all_sorted with bins",
+    )
+    held_start: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="training aid: the share of training episodes that start with one object (drawn among "
+        "those in play) already pinched in the gripper, lifted held_lift above where it spawned; "
+        "evaluation (set_evaluation) always starts as the scene does. Needs robot.gripper and objects",
+    )
+    held_lift: float = Field(
+        0.05, gt=0.0, le=0.5, description="metres above its spawn point an object held at the start is lifted"
     )
 
 

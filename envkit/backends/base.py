@@ -78,6 +78,15 @@ class World(ABC):
             "use a reward term that does not need grasps (e.g. object_height) with this backend"
         )
 
+    def place_in_gripper(self, index: int, lift: float) -> bool:
+        """Start an episode with object `index` pinched between the fingers, `lift` metres above
+        where it lies (a training start state, `episode.held_start`); returns whether the fingers
+        hold it. Called right after `reset`, before the first state is read."""
+        raise NotImplementedError(
+            f"the {type(self).__name__} backend cannot put an object in the gripper; "
+            "remove episode.held_start from the scene to use this backend"
+        )
+
     @abstractmethod
     def remove_object(self, index: int) -> None:
         """Take an object out of the world for the rest of the episode."""

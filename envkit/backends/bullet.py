@@ -39,6 +39,8 @@ SHAPE_BUDGET = 3000
 _PANDA_JOINTS = list(panda.JOINTS)
 _PANDA_FORCES = list(panda.JOINT_FORCES)
 _EE_DOWN = list(panda.EE_DOWN)
+#: env steps the fingers get to close on an object placed in the gripper (place_in_gripper)
+_CLOSE_STEPS = 4
 
 
 with silence_stdout():  # pybullet prints its build time on import
@@ -444,6 +446,30 @@ class BulletWorld(World):
             p.getContactPoints(bodyA=rid, bodyB=oid, linkIndexA=link, physicsClientId=cid)
             for link in panda.FINGER_JOINTS  # a finger's link index is its joint's index
         )
+
+    def place_in_gripper(self, index: int, lift: float) -> bool:
+        if not self.spec.robot.gripper:
+            raise ValueError("place_in_gripper needs a robot with a gripper (robot.gripper: true)")
+        if not self._active[index]:
+            raise ValueError(f"object {index} is out of play this episode")
+        cid, rid, oid = self._cid, self._robot_id, self._object_ids[index]
+        position, orientation = p.getBasePositionAndOrientation(oid, physicsClientId=cid)
+        pinch = [position[0], position[1], position[2] + float(lift)]
+        for j in panda.FINGER_JOINTS:  # wide open, so the teleported hand cannot hit the object
+            p.resetJointState(rid, j, panda.MAX_FINGER_WIDTH / 2, 0.0, physicsClientId=cid)
+        self.set_ee_position(np.array(pinch))
+        arm = self._joint_positions().tolist()
+        # Close on the object with the fingers' own motors, holding the object at the pinch
+        # point until they meet it (a few env steps; unheld, it would fall 1 cm per step).
+        for _ in range(_CLOSE_STEPS):
+            p.resetBasePositionAndOrientation(oid, pinch, orientation, physicsClientId=cid)
+            p.resetBaseVelocity(oid, [0, 0, 0], [0, 0, 0], physicsClientId=cid)
+            p.setJointMotorControlArray(
+                rid, _PANDA_JOINTS, p.POSITION_CONTROL, targetPositions=[*arm, 0.0, 0.0],
+                forces=_PANDA_FORCES, physicsClientId=cid,
+            )
+            self.step()
+        return self.grasping(index)
 
     def remove_object(self, index: int) -> None:
         if not self._active[index]:
