@@ -16,24 +16,36 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def silence_stdout() -> Iterator[None]:
-    """pybullet prints build lines from C on import and connection: silence them at the fds."""
-    streams = []
+    """pybullet prints build lines from C on import and connection: silence them at the fds.
+
+    The C code writes to fds 1 and 2 whatever Python's `sys.stdout` is, so those two fds
+    are redirected, not the fds of `sys.stdout`/`sys.stderr`: a replaced stream (pytest's
+    capture, a notebook, a logging shim) has no fd or another one, and skipping it would
+    let the C lines through. Python's streams are flushed first so nothing they buffered
+    is lost or reordered.
+    """
     for stream in (sys.stdout, sys.stderr):
         try:
-            streams.append((stream, stream.fileno()))
+            stream.flush()
         except (AttributeError, ValueError, OSError):
-            continue
+            pass
     saved = []
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        for stream, fd in streams:
-            stream.flush()
-            saved.append((stream, fd, os.dup(fd)))
+        for fd in (1, 2):
+            try:
+                saved.append((fd, os.dup(fd)))
+            except OSError:  # the fd is closed (a daemon): nothing to silence
+                continue
             os.dup2(devnull, fd)
         yield
     finally:
-        for stream, fd, copy in saved:
-            stream.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+        for fd, copy in saved:
             os.dup2(copy, fd)
             os.close(copy)
         os.close(devnull)
