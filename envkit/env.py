@@ -106,6 +106,7 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         self._goal: np.ndarray | None = None
         self._fixtures: dict[str, np.ndarray] = {}
         self._evaluation = False  # set_evaluation: play the scene as written (no training aids)
+        self._held_start = False  # this episode started with an object in the gripper
 
     # ------------------------------------------------------------------ gymnasium API
 
@@ -133,7 +134,8 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         self._fixtures = fixtures
         self.world.reset(self._objects, self._goal, colors, fixtures, in_play=in_play)
         held = spec.episode.held_start
-        if held > 0 and not self._evaluation and rng.random() < held:
+        self._held_start = held > 0 and not self._evaluation and bool(rng.random() < held)
+        if self._held_start:
             self.world.place_in_gripper(int(rng.integers(self._rules.in_play)), spec.episode.held_lift)
         self._state = self.world.read_state()
         self._step = 0
@@ -224,9 +226,14 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             info["curriculum_stage"] = self.curriculum.stage
         if terminated or truncated:
             info["episode_reward_terms"] = dict(self._episode_terms)
+            stats: dict[str, float] = {}
+            if spec.episode.held_start > 0:  # so episodes.csv can tell the easy starts apart
+                stats["held_start"] = float(self._held_start)
             if self.curriculum is not None:
-                info["episode_stats"] = {"curriculum_stage": self.curriculum.stage}
+                stats["curriculum_stage"] = self.curriculum.stage
                 self.curriculum.episode_end(success)
+            if stats:
+                info["episode_stats"] = stats
         return self._observation(state, achieved), float(reward), terminated, truncated, info
 
     def render(self) -> np.ndarray | None:

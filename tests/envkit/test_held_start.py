@@ -40,12 +40,18 @@ def test_a_held_start_pinches_the_object_above_the_table_and_it_stays_held() -> 
 
 
 def test_evaluation_never_starts_held_and_training_starts_held_at_the_given_share() -> None:
-    env = envkit.make("sort-1", **{"episode.held_start": 0.5})
+    env = envkit.make("sort-1", **{"episode.held_start": 0.5, "episode.max_steps": 5})
     try:
         held = []
         for seed in range(40):
             env.reset(seed=seed)
             held.append(env.unwrapped.world.grasping(0))
+            if seed < 4:  # the episode's stats say how it started (episodes.csv: stat/held_start)
+                done = False
+                while not done:
+                    *_, terminated, truncated, info = env.step(np.array([0.0, 0.0, 0.0, -1.0], np.float32))
+                    done = terminated or truncated
+                assert info["episode_stats"] == {"held_start": float(held[-1])}
         assert 10 <= sum(held) <= 30, sum(held)
         env.unwrapped.set_evaluation(True)
         for seed in range(10):
