@@ -353,7 +353,7 @@ def test_cli_json_and_bad_gamma(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--gamma must be in (0, 1]" in capsys.readouterr().err
 
 
-def test_early_exit_fix_names_an_episode_length_that_removes_the_trap() -> None:
+def test_early_exit_fix_names_an_episode_length_that_removes_the_trap(cash_in_design: list[dict]) -> None:
     """The fix used to say "shorten episode.max_steps" even where no length helps; now it names the
     longest length that removes the trap, and says when none does (a potential's terminal cash-in)."""
     import re
@@ -364,13 +364,5 @@ def test_early_exit_fix_names_an_episode_length_that_removes_the_trap() -> None:
     assert "early-exit-trap" not in rules(lint("sort-1", design, **{"episode.max_steps": m}))
     assert "early-exit-trap" in rules(lint("sort-1", design, **{"episode.max_steps": m + 10}))
 
-    cash_in = [
-        {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -50.0},
-        {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -300.0},
-        {"term": "potential", "name": "object_to_bin", "weight": -500.0,
-         "params": {"phi": "object_bin_distance", "gamma": 0.99}},
-    ]
-    f = the(lint("sort-1", cash_in), "early-exit-trap")
+    f = the(lint("sort-1", cash_in_design), "early-exit-trap")
     assert "does not help here" in f.fix and "'object_to_bin'" in f.fix and "at most" not in f.fix

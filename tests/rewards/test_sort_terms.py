@@ -141,18 +141,11 @@ def test_lint_understands_it_and_the_sort_shaped_preset_lints_clean() -> None:
     assert not report.clean
 
 
-def test_lint_flags_a_potential_whose_terminal_bonus_makes_a_floor_drop_pay() -> None:
+def test_lint_flags_a_potential_whose_terminal_bonus_makes_a_floor_drop_pay(cash_in_design: list[dict]) -> None:
     """The measured trap (docs/task-b.md, run B): phi(terminal) = 0, so ending the episode cashes
     in -weight x phi; with a floor penalty of 50 and ~110 of shaping left, pushing the object off
     the table beats trying. With the floor costing 200 (sort_shaped) it does not."""
-    design = [
-        {"term": "time_penalty", "weight": -0.1},
-        {"term": "object_on_floor", "weight": -50.0},
-        {"term": "object_in_correct_bin", "weight": 500.0},
-        {"term": "object_in_wrong_bin", "weight": -300.0},
-        {"term": "potential", "name": "object_to_bin", "weight": -500.0,
-         "params": {"phi": "object_bin_distance", "gamma": 0.99}},
-    ]
+    design = cash_in_design
     report = lint_scene(load_scene("sort-1", {"reward": design}))
     traps = [f for f in report.findings if f.rule == "early-exit-trap"]
     assert len(traps) == 1 and "floor" in traps[0].message
