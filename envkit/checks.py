@@ -142,13 +142,23 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
             )
         )
     problems += check_fixtures(spec)
-    if spec.episode.held_start > 0 and not (spec.robot.gripper and spec.objects.n > 0):
+    ep = spec.episode
+    for key, what in (("held_start", "puts an object in the gripper"), ("reach_start", "opens the hand around an object")):
+        if getattr(ep, key) > 0 and not (spec.robot.gripper and spec.objects.n > 0):
+            problems.append(
+                (
+                    ("episode", key),
+                    f"a {key.replace('_', ' ')} {what}, but this scene has "
+                    + ("no gripper (robot.gripper: false)" if not spec.robot.gripper else "no objects")
+                    + f"; set episode.{key}: 0 or give the scene a gripper and objects",
+                )
+            )
+    if ep.held_start + ep.reach_start > 1.0:
         problems.append(
             (
-                ("episode", "held_start"),
-                "a held start puts an object in the gripper, but this scene has "
-                + ("no gripper (robot.gripper: false)" if not spec.robot.gripper else "no objects")
-                + "; set episode.held_start: 0 or give the scene a gripper and objects",
+                ("episode", "reach_start"),
+                f"episode.held_start ({ep.held_start:g}) and reach_start ({ep.reach_start:g}) are shares of the "
+                "training episodes and add up to more than 1; lower one of them",
             )
         )
 

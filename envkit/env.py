@@ -106,7 +106,7 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         self._goal: np.ndarray | None = None
         self._fixtures: dict[str, np.ndarray] = {}
         self._evaluation = False  # set_evaluation: play the scene as written (no training aids)
-        self._held_start = False  # this episode started with an object in the gripper
+        self._start = "scene"  # how this episode started: scene, held or reach (training aids)
 
     # ------------------------------------------------------------------ gymnasium API
 
@@ -133,10 +133,11 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             self.camera.reset(rng)
         self._fixtures = fixtures
         self.world.reset(self._objects, self._goal, colors, fixtures, in_play=in_play)
-        held = spec.episode.held_start
-        self._held_start = held > 0 and not self._evaluation and bool(rng.random() < held)
-        if self._held_start:
+        self._start = self._draw_start(rng)
+        if self._start == "held":
             self.world.place_in_gripper(int(rng.integers(self._rules.in_play)), spec.episode.held_lift)
+        elif self._start == "reach":
+            self.world.place_hand_at(int(rng.integers(self._rules.in_play)))
         self._state = self.world.read_state()
         self._step = 0
         self._events.reset(self._objects)
@@ -228,7 +229,9 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             info["episode_reward_terms"] = dict(self._episode_terms)
             stats: dict[str, float] = {}
             if spec.episode.held_start > 0:  # so episodes.csv can tell the easy starts apart
-                stats["held_start"] = float(self._held_start)
+                stats["held_start"] = float(self._start == "held")
+            if spec.episode.reach_start > 0:
+                stats["reach_start"] = float(self._start == "reach")
             if self.curriculum is not None:
                 stats["curriculum_stage"] = self.curriculum.stage
                 self.curriculum.episode_end(success)
@@ -251,9 +254,17 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             world.close()
             self.world = None  # type: ignore[assignment]
 
+    def _draw_start(self, rng: np.random.Generator) -> str:
+        """scene, held or reach: one draw, and only in scenes with a training-aid start."""
+        ep = self.spec_scene.episode
+        if self._evaluation or ep.held_start + ep.reach_start <= 0:
+            return "scene"
+        u = float(rng.random())
+        return "held" if u < ep.held_start else "reach" if u < ep.held_start + ep.reach_start else "scene"
+
     def set_evaluation(self, evaluation: bool = True) -> None:
         """Evaluate on the full task: play the curriculum's last stage and never promote, and
-        start every episode as the scene does (no `episode.held_start`).
+        start every episode as the scene does (no `episode.held_start`/`reach_start`).
 
         The agents call this on their evaluation env (a generic protocol: they do not
         know envkit), so eval.csv measures the scene as written, not the stage the

@@ -525,7 +525,8 @@ class RandomizeSpec(Strict):
 
     Draw order at reset (fixed, so a seed fixes everything): objects, fixtures,
     goal, colours, object dynamics, camera jitter, then (training episodes of a scene with
-    episode.held_start > 0) the held start and its object. Sections left out draw nothing,
+    episode.held_start or reach_start > 0) the kind of start and its object. Sections left
+    out draw nothing,
     so adding one does not change the others' draws in existing scenes.
     """
 
@@ -701,6 +702,14 @@ class EpisodeSpec(Strict):
     )
     held_lift: float = Field(
         0.05, gt=0.0, le=0.5, description="metres above its spawn point an object held at the start is lifted"
+    )
+    reach_start: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="training aid: the share of training episodes that start with the open hand around one "
+        "object (drawn among those in play), so closing the fingers is all a grasp needs; with held_start, "
+        "the two shares add up to at most 1. Evaluation always starts as the scene does",
     )
 
 

@@ -87,6 +87,15 @@ class World(ABC):
             "remove episode.held_start from the scene to use this backend"
         )
 
+    def place_hand_at(self, index: int) -> None:
+        """Start an episode with the open hand around object `index`, its pinch point at the
+        object's centre (a training start state, `episode.reach_start`): closing the fingers
+        is all a grasp still needs. Called right after `reset`, before the first state is read."""
+        raise NotImplementedError(
+            f"the {type(self).__name__} backend cannot place the hand; "
+            "remove episode.reach_start from the scene to use this backend"
+        )
+
     @abstractmethod
     def remove_object(self, index: int) -> None:
         """Take an object out of the world for the rest of the episode."""

@@ -41,6 +41,8 @@ _PANDA_FORCES = list(panda.JOINT_FORCES)
 _EE_DOWN = list(panda.EE_DOWN)
 #: env steps the fingers get to close on an object placed in the gripper (place_in_gripper)
 _CLOSE_STEPS = 4
+#: lowest pinch point above the table top for place_hand_at (the fingertips reach ~1 cm below it)
+_MIN_PINCH_HEIGHT = 0.015
 
 
 with silence_stdout():  # pybullet prints its build time on import
@@ -470,6 +472,24 @@ class BulletWorld(World):
             )
             self.step()
         return self.grasping(index)
+
+    def place_hand_at(self, index: int) -> None:
+        if not self.spec.robot.gripper:
+            raise ValueError("place_hand_at needs a robot with a gripper (robot.gripper: true)")
+        if not self._active[index]:
+            raise ValueError(f"object {index} is out of play this episode")
+        cid, rid, oid = self._cid, self._robot_id, self._object_ids[index]
+        position = p.getBasePositionAndOrientation(oid, physicsClientId=cid)[0]
+        for j in panda.FINGER_JOINTS:  # wide open: every object fits between the fingers
+            p.resetJointState(rid, j, panda.MAX_FINGER_WIDTH / 2, 0.0, physicsClientId=cid)
+        # the scripted grasp's height: the object's centre, but never so low the fingertips hit the table
+        self.set_ee_position(np.array([position[0], position[1], max(position[2], _MIN_PINCH_HEIGHT)]))
+        arm = self._joint_positions().tolist()
+        half = panda.MAX_FINGER_WIDTH / 2
+        p.setJointMotorControlArray(  # hold the pose (and the open fingers) until the first action
+            rid, _PANDA_JOINTS, p.POSITION_CONTROL, targetPositions=[*arm, half, half],
+            forces=_PANDA_FORCES, physicsClientId=cid,
+        )
 
     def remove_object(self, index: int) -> None:
         if not self._active[index]:

@@ -1,10 +1,12 @@
-"""episode.held_start: training episodes that begin with an object already in the gripper.
+"""episode.held_start / reach_start: training episodes that begin with an object already in the
+gripper, or with the open hand around it.
 
 Why it exists: in sorting, a grasp is the only reliable way to route an object (pushed
 ones slide off the table), but a policy that has never held anything cannot learn what
 holding is worth; starting some training episodes from a held state (the demo-reset idea
-of Nair et al. 2018) teaches the carry, and the value of being holding. Evaluation must
-never see these starts. Real pybullet throughout.
+of Nair et al. 2018) teaches the carry, and the value of being holding; starting with the
+open hand around an object makes the pinch one action away, which exploration finds.
+Evaluation must never see these starts. Real pybullet throughout.
 """
 
 from __future__ import annotations
@@ -78,3 +80,46 @@ def test_the_same_seed_gives_the_same_held_start_episode() -> None:
 def test_a_held_start_without_a_gripper_is_a_clear_error() -> None:
     with pytest.raises(SpecError, match=r"episode\.held_start.*no gripper \(robot\.gripper: false\)"):
         envkit.load_scene("push", {"episode.held_start": 0.5})
+
+
+def test_a_reach_start_opens_the_hand_around_the_object_without_moving_it() -> None:
+    env = envkit.make("sort-1", **{"episode.reach_start": 1.0})
+    plain = envkit.make("sort-1")
+    try:
+        for seed in range(6):
+            env.reset(seed=seed)
+            plain.reset(seed=seed)
+            s, obj = env.unwrapped.state, env.unwrapped.objects[0]
+            # the same episode draws; the object lies where the scene put it
+            np.testing.assert_allclose(s.object_position[0], plain.unwrapped.state.object_position[0], atol=1e-6)
+            assert s.fingers_width > 2 * max(obj.half_extents[:2]), seed  # open wider than the object
+            assert np.linalg.norm(s.ee_position[:2] - s.object_position[0, :2]) < 0.005, seed
+            assert not env.unwrapped.world.grasping(0)
+            for _ in range(3):  # one action away from a grasp: close
+                *_, info = env.step(np.array([0.0, 0.0, 0.0, -1.0], np.float32))
+            assert env.unwrapped.world.grasping(0), seed
+    finally:
+        env.close()
+        plain.close()
+
+
+def test_held_and_reach_starts_share_the_training_episodes() -> None:
+    env = envkit.make("sort-1", **{"episode.held_start": 0.3, "episode.reach_start": 0.4, "episode.max_steps": 2})
+    try:
+        starts = []
+        for seed in range(40):
+            env.reset(seed=seed)
+            done = False
+            while not done:
+                *_, terminated, truncated, info = env.step(np.zeros(4, np.float32))
+                done = terminated or truncated
+            starts.append((info["episode_stats"]["held_start"], info["episode_stats"]["reach_start"]))
+        held, reach = sum(h for h, _ in starts), sum(r for _, r in starts)
+        assert all(h + r <= 1 for h, r in starts)
+        assert 5 <= held <= 20 and 8 <= reach <= 25 and held + reach < 40, (held, reach)
+    finally:
+        env.close()
+    with pytest.raises(SpecError, match=r"add up to more than 1"):
+        envkit.load_scene("sort-1", {"episode.held_start": 0.6, "episode.reach_start": 0.5})
+    with pytest.raises(SpecError, match=r"episode\.reach_start.*no gripper"):
+        envkit.load_scene("push", {"episode.reach_start": 0.5})
