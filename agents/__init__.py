@@ -30,7 +30,7 @@ from agents.errors import (
 )
 
 if TYPE_CHECKING:
-    from agents.api import Policy, TrainResult, evaluate, load_policy, train
+    from agents.api import Policy, TrainResult, evaluate, export_policy, load_policy, train
     from agents.config import (
         CommonConfig,
         PPOConfig,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it, imported on first use (that module loads torch).
 _LAZY = {
-    **dict.fromkeys(("Policy", "TrainResult", "evaluate", "load_policy", "train"), "agents.api"),
+    **dict.fromkeys(("Policy", "TrainResult", "evaluate", "export_policy", "load_policy", "train"), "agents.api"),
     **dict.fromkeys(("CommonConfig", "PPOConfig", "TD3Config", "apply_overrides", "config_class", "field_docs",
                      "make_config", "validate_config"), "agents.config"),
     **dict.fromkeys(("make_env_fn", "register_env_resolver", "unregister_env_resolver"), "agents.envs"),
@@ -66,6 +66,7 @@ __all__ = [
     "apply_overrides",
     "config_class",
     "evaluate",
+    "export_policy",
     "field_docs",
     "load_policy",
     "make_config",

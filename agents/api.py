@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.checkpoint import decode_space, load_checkpoint
+from agents.checkpoint import decode_space, load_checkpoint, save_checkpoint
 from agents.compute import compute_settings
 from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict, validate_config
 from agents.envs import EnvSpec, checkpoint_env, make_env_fn, resolve_env_string, set_evaluation
@@ -233,6 +233,43 @@ def evaluate(
         write_video(Path(video), [f for f in frames if f is not None], fps)
         result["video"] = str(video)
     return result
+
+
+def export_policy(src: str | os.PathLike, dst: str | os.PathLike, env: str | None = None) -> Path:
+    """Write the policy of checkpoint `src` to `dst` as a small policy-only file (the actor, the
+    observation normaliser and what rebuilds them; no critic, optimiser or replay buffer).
+
+    With `env`, the file records that env instead of the one it was trained on, after checking
+    that the env has the same observation and action spaces. Why: a policy trained on a
+    training variant of a scene (training-aid starts, another reward) is meant for the scene
+    itself, and `envkit eval` should find that scene on a machine without the variant's file.
+    """
+    data = load_checkpoint(src)
+    dst_p = Path(dst)
+    if dst_p.resolve() == Path(data["path"]).resolve():
+        raise CheckpointError(f"Exporting {data['path']} onto itself would replace the full checkpoint; give "
+                              "another destination path.")
+    out: dict[str, Any] = {k: data[k] for k in ("algo", "config", "env", "observation_space", "action_space",
+                                                   "obs_normalizer")}
+    out["models"] = {"actor": data["models"]["actor"]}
+    out["counters"] = {"global_step": data["counters"]["global_step"]}
+    if "seed" in data:
+        out["seed"] = data["seed"]
+    if env is not None:
+        env_obj = make_env_fn(resolve_env_string(env))()
+        try:
+            for key in ("observation_space", "action_space"):
+                trained = decode_space(data[key], data["path"])
+                there = getattr(env_obj, key)
+                if there != trained:
+                    raise CheckpointError(f"Cannot record env {env!r} in {dst_p}: the policy was trained on "
+                                          f"{key.replace('_', ' ')} {trained}, but {env!r} has {there}.")
+        finally:
+            env_obj.close()
+        out["env"] = env
+    save_checkpoint(dst_p, out)
+    load_policy(dst_p)  # proves the file loads as a policy
+    return dst_p
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:

@@ -25,6 +25,7 @@ COMMANDS = (
     "preview",
     "train",
     "eval",
+    "export",
     "sweep",
     "tune",
     "report",

@@ -104,3 +104,41 @@ def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path):
     assert main(["train", "reach", "--run-dir", str(run_dir), "--resume", "--steps", str(status["global_step"] + 256),
                  "--quiet"]) == 0
     assert json.loads((run_dir / "status.json").read_text())["status"] == "completed"
+
+
+def test_export_writes_a_small_policy_for_an_env_with_the_same_spaces(tmp_path, capsys):
+    """A policy trained on a training variant of a scene is shipped for the scene itself: the
+    exported file records the other env, holds only the policy, and acts exactly like the original."""
+    import numpy as np
+
+    import envkit
+    from agents import load_policy
+
+    variant = tmp_path / "reach_variant.yaml"
+    import yaml
+
+    from envkit.scenes import bundled_scenes
+
+    data = yaml.safe_load(bundled_scenes()["reach"].read_text())
+    data["name"], data["episode"]["max_steps"] = "reach-variant", 20  # a training variant: shorter episodes
+    variant.write_text(yaml.safe_dump(data))
+    run = tmp_path / "run"
+    assert main(["train", str(variant), "--algo", "ppo", "--steps", "256", "--run-dir", str(run), "--quiet",
+                 "--set", "batch_size=128", "--set", "minibatch_size=64", "--set", "epochs=1",
+                 "--set", "eval_episodes=0", "--set", "tensorboard=false"]) == 0
+    full = run / "checkpoints" / "last.pt"
+    out = tmp_path / "reach.pt"
+    assert main(["export", str(full), str(out), "--env", "reach"]) == 0
+    assert "for env envkit/reach-v0" in capsys.readouterr().out
+    assert out.stat().st_size < full.stat().st_size / 2  # no critic, no optimiser state
+    original, exported = load_policy(full), load_policy(out)
+    assert exported.env == "envkit/reach-v0" and original.env != exported.env
+    obs, _ = envkit.make("reach").reset(seed=3)
+    np.testing.assert_array_equal(original.predict(obs), exported.predict(obs))
+    variant.unlink()  # the exported policy needs nothing but the bundled scene
+    assert main(["eval", str(out), "--episodes", "1"]) == 0
+    assert "env envkit/reach-v0" in capsys.readouterr().out
+    # another env with other spaces is refused, and nothing is written
+    assert main(["export", str(full), str(tmp_path / "bad.pt"), "--env", "sort-1"]) == 1
+    err = capsys.readouterr().err
+    assert "observation space" in err and "'envkit/sort-1-v0'" in err and not (tmp_path / "bad.pt").exists()
