@@ -6,7 +6,7 @@ wrong sort (any-bin bonus with no wrong-bin penalty), which `envkit lint` flags.
 `sort_fixed` is the corrected design: wrong sorts cost, a floor drop costs more than
 the discounted time penalty of a failed attempt, and its dense hint (approach the
 nearest object) is potential-based shaping, so it cannot change the optimal policy.
-Every preset except sort_v1/sort_v2/sort_shaped_g1/sort_carry/sort_grasp lints clean on the scenes it is meant for
+Every preset except sort_v1/sort_v2/sort_shaped_g1/sort_carry/sort_grasp/sort_grasp_carry lints clean on the scenes it is meant for
 (tests/rewards/test_lint.py).
 """
 
@@ -99,6 +99,17 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         _potential("grasp", 50.0, "object_grasped", 1.0),
         _potential("object_to_bin", -500.0, "object_bin_distance", 1.0, horizontal_only=True),
         _potential("lift", 200.0, "object_height", 1.0, max_height=0.06),
+    ],
+    # sort_grasp with the object-to-bin shaping paid for carrying only: `held_bin_closeness`
+    # (0 unless pinched; 0.5 m minus the distance to the bin while held) replaces
+    # object_bin_distance, so a push earns no shaping. Pushing is where PPO settles with
+    # sort_carry and sort_grasp, held and reach starts included (docs/task-b.md)
+    "sort_grasp_carry": [
+        *_sort_events(floor=-50.0, wrong=-100.0),
+        _potential("approach_object", -50.0, "ee_object_distance", 1.0),
+        _potential("grasp", 50.0, "object_grasped", 1.0),
+        _potential("lift", 200.0, "object_height", 1.0, max_height=0.06),
+        _potential("carry", 500.0, "held_bin_closeness", 1.0, max_distance=0.5),
     ],
     # panda-gym's dense reward: minus the distance to the goal
     "reach_dense": [{"term": "goal_distance", "weight": -1.0}],

@@ -18,6 +18,7 @@
 | object_bin_distance | distance from each remaining object to the nearest bin accepting its shape (0 inside) | negative, or as a potential's phi |
 | object_height | height of each remaining object's bottom above its table, clipped to max_height | as a potential's phi (lift) |
 | object_grasped | objects still in play that both gripper fingers touch | as a potential's phi (grasp) |
+| held_bin_closeness | per object pinched by both fingers, max_distance minus its floor-plan distance to its bin | as a potential's phi (carry) |
 
 Each registration states everything the analysis needs about its term: the scene
 features it `requires`, whether it is a `state_function` (a valid potential), and its
@@ -226,6 +227,56 @@ def object_grasped(ctx: StepContext) -> float:
     return float(sum(world.grasping(i) for i in range(len(ctx.objects)) if active[i]))  # type: ignore[attr-defined]
 
 
+def _distance_to_own_bin(ctx: StepContext, shape: str, point: np.ndarray) -> float:
+    """Distance from `point` (x, y or x, y, z) to the box of the nearest bin accepting `shape`
+    (0 inside it; inf when no bin accepts it); 2 coordinates measure over the floor plan."""
+    dims, best = len(point), math.inf
+    for b in ctx.spec.bins:
+        if b.accepts and shape not in b.accepts:
+            continue
+        lo = np.subtract(b.position, b.half_extents)[:dims]
+        hi = np.add(b.position, b.half_extents)[:dims]
+        best = min(best, float(np.linalg.norm(point - np.clip(point, lo, hi))))
+    return best
+
+
+def _check_closeness(params: dict[str, Any]) -> list[str]:
+    d = params.get("max_distance", 0.5)
+    if isinstance(d, bool) or not isinstance(d, int | float) or not d > 0:
+        return [f"max_distance must be a number > 0 (metres), got {d!r}"]
+    return []
+
+
+@register(
+    requires=("bins", "objects", "gripper"),
+    state_function=True,
+    profile=LintProfile.of("held_closeness", param="max_distance", default=0.5),
+    check=_check_closeness,
+)
+def held_bin_closeness(ctx: StepContext, max_distance: float = 0.5) -> float:
+    """For each object pinched by both fingers: `max_distance` minus its floor-plan distance to
+    the nearest bin accepting its shape (clipped at 0); objects not held count 0. Summed.
+
+    Why: as a potential's phi it shapes the carry and nothing else. `object_bin_distance`
+    pays for moving an object towards its bin however it moves, so a push earns the same
+    shaping as a carry; in Task B pushing is the local optimum PPO settles in (pushed
+    objects slide off the table, docs/task-b.md). Here a push earns nothing, a grasp pays
+    more the nearer the bin it happens, a carry towards the bin pays, and a release gives
+    it all back, so the shaping still telescopes.
+    """
+    world = ctx.world
+    if world is None:
+        raise RuntimeError("held_bin_closeness needs the backend world in the step context")
+    s, total = ctx.state, 0.0
+    for i, obj in enumerate(ctx.objects):
+        if not s.object_active[i] or not world.grasping(i):  # type: ignore[attr-defined]
+            continue
+        best = _distance_to_own_bin(ctx, obj.shape, s.object_position[i, :2])
+        if math.isfinite(best):
+            total += max(float(max_distance) - best, 0.0)
+    return total
+
+
 _REDUCE = ("sum", "min", "mean")
 
 
@@ -261,14 +312,7 @@ def object_bin_distance(ctx: StepContext, reduce: str = "sum", horizontal_only: 
     for i, obj in enumerate(ctx.objects):
         if not s.object_active[i]:
             continue
-        p = s.object_position[i, :dims]
-        best = math.inf
-        for b in ctx.spec.bins:
-            if b.accepts and obj.shape not in b.accepts:
-                continue
-            lo = np.subtract(b.position, b.half_extents)[:dims]
-            hi = np.add(b.position, b.half_extents)[:dims]
-            best = min(best, float(np.linalg.norm(p - np.clip(p, lo, hi))))
+        best = _distance_to_own_bin(ctx, obj.shape, s.object_position[i, :dims])
         values.append(best if math.isfinite(best) else 0.0)
     if not values:
         return 0.0

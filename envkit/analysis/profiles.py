@@ -199,6 +199,15 @@ def _grasped(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> d
                  f"pinches; holding all {n} pays {w * n:g} per step)")
 
 
+@_model("held_closeness")
+def _held_closeness(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    top = float(p.get(m.get("param", "max_distance"), m.get("default", 0.5)))
+    n = _holdable(f)
+    return _held(f, w, top, f"{w:g} x (max_distance - distance to the bin) per object pinched (at most {top:g} "
+                 f"per object; a random policy rarely pinches; holding all {n} over their bins pays "
+                 f"{w * n * top:.3g} per step)")
+
+
 def _holdable(f: SceneFacts) -> int:
     """Objects the robot could hold up: all of them with a gripper, none without."""
     return f.n_objects if f.spec.robot.gripper else 0

@@ -124,7 +124,7 @@ def test_every_built_in_term_declares_everything_at_registration() -> None:
         for n, t in REGISTRY.items()
         if t.__module__ in (terms_module.__name__, potential_module.__name__)
     }
-    assert len(built_in) == 17
+    assert len(built_in) == 18
     for name, term in built_in.items():
         assert isinstance(term.state_function, bool), name
         assert isinstance(term.profile, LintProfile) and term.profile.kind in MODELS, name

@@ -116,3 +116,37 @@ def test_object_grasped_is_one_exactly_while_the_fingers_pinch_the_object() -> N
     assert by_phase["close"][-1] == 1.0  # the fingers have closed on it by the end of the close phase
     # the object left play in its bin once released: nothing is held at the end
     assert by_phase["release"][-1] == 0.0
+
+
+def test_held_bin_closeness_pays_only_while_held_and_grows_on_the_way_to_the_bin() -> None:
+    """The carry-only shaping: 0 while the hand approaches and closes in; while the object is
+    held, max_distance minus its floor-plan distance to its bin (hand-computed from the
+    state), rising as the controller carries it over the bin; 0 again once it is released."""
+    design = [{"term": "held_bin_closeness", "weight": 1.0, "params": {"max_distance": 0.5}}]
+    env = envkit.make("sort-1", reward=design)
+    spec = env.unwrapped.spec_scene
+    by_phase: dict[str, list[float]] = collections.defaultdict(list)
+    try:
+        obs, _ = env.reset(seed=101)
+        shape = env.unwrapped.objects[0].shape
+        target = next(b for b in spec.bins if shape in b.accepts)
+        lo, hi = np.subtract(target.position, target.half_extents)[:2], np.add(target.position, target.half_extents)[:2]
+        bot, done = GraspAndCarry(spec, shape), False
+        while not done:
+            phase = bot.phase
+            obs, _, terminated, truncated, info = env.step(bot(obs))
+            value = info["reward_terms"]["held_bin_closeness"]
+            by_phase[phase].append(value)
+            done = terminated or truncated
+            if env.unwrapped.state.object_active[0] and env.unwrapped.world.grasping(0):
+                xy = env.unwrapped.state.object_position[0, :2]
+                assert value == pytest.approx(0.5 - float(np.linalg.norm(xy - np.clip(xy, lo, hi))), abs=1e-9)
+            else:
+                assert value == 0.0
+        assert info["events"]["sorted"] == 1
+    finally:
+        env.close()
+    assert set(by_phase["above"]) == {0.0} and set(by_phase["descend"]) == {0.0}
+    carry = by_phase["carry"]
+    assert carry[-1] > carry[0] and carry[-1] == pytest.approx(0.5, abs=0.01)  # over the bin: distance ~0
+    assert by_phase["release"][-1] == 0.0

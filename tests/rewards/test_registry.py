@@ -25,6 +25,7 @@ CATALOGUE = (
     "object_height",
     "object_bin_distance",
     "object_grasped",
+    "held_bin_closeness",
 )
 
 
