@@ -8,7 +8,8 @@ With `--run`: reads the run directories `envkit train` writes (episodes.csv, eva
 prints, per run and per `--chunk` of environment steps, the share of training episodes that
 ended with a correct sort, a wrong bin, a floor drop or the time limit (from the per-episode
 term columns: a sort term that fired is non-zero), their mean length, and the deterministic
-evaluation's success rate at the chunk's last evaluation. With `--plot`, the correct and
+evaluation's success rate at the chunk's last evaluation; for a scene with training-aid
+starts (`episode.held_start`/`reach_start`), also the success by kind of start. With `--plot`, the correct and
 wrong shares against steps, one colour per run.
 
 With `--policy`: runs the checkpoint's deterministic policy on the scene (default: the one it
@@ -73,6 +74,26 @@ def run_table(run_dir: Path, chunk: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def print_starts(run_dir: Path, chunk: int) -> None:
+    """Training success by kind of start, for runs with training-aid starts (stat/ columns)."""
+    episodes = pd.read_csv(run_dir / "episodes.csv")
+    cols = [c for c in ("stat/held_start", "stat/reach_start") if c in episodes]
+    if not cols:
+        return
+    start = pd.Series("scene", index=episodes.index)
+    for c in cols:
+        start[episodes[c].fillna(0.0) > 0.5] = c.removeprefix("stat/").removesuffix("_start")
+    episodes["start"], episodes["chunk"] = start, (episodes["global_step"] // chunk) * chunk
+    kinds = [k for k in ("scene", "held", "reach") if (start == k).any()]
+    print("\nTraining success by start (share of episodes ending in a correct sort):\n")
+    print("| steps | " + " | ".join(f"{k} start" for k in kinds) + " |")
+    print("|---|" + "---|" * len(kinds))
+    for c, group in episodes.groupby("chunk"):
+        rates = group.groupby("start")["success"].mean()
+        cells = [f"{rates[k]:.2f} ({(group['start'] == k).sum()})" if k in rates else "-" for k in kinds]
+        print(f"| {c / 1e6:.1f}-{(c + chunk) / 1e6:.1f}M | " + " | ".join(cells) + " |")
+
+
 def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> None:
     tables = {}
     for label, run_dir in runs:
@@ -84,6 +105,7 @@ def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> No
         for _, r in t.iterrows():
             print(f"| {r['steps']} | {r['episodes']} | {r['correct']:.2f} | {r['wrong']:.2f} | {r['floor']:.2f} | "
                   f"{r['timeout']:.2f} | {r['mean length']:.0f} | {r['eval success']:.2f} |")
+        print_starts(run_dir, chunk)
     if plot:
         import matplotlib.pyplot as plt
 
