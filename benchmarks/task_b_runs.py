@@ -91,7 +91,8 @@ def print_starts(run_dir: Path, chunk: int) -> None:
     for c, group in episodes.groupby("chunk"):
         rates = group.groupby("start")["success"].mean()
         cells = [f"{rates[k]:.2f} ({(group['start'] == k).sum()})" if k in rates else "-" for k in kinds]
-        print(f"| {c / 1e6:.1f}-{(c + chunk) / 1e6:.1f}M | " + " | ".join(cells) + " |")
+        digits = 1 if chunk % 100_000 == 0 else 2
+        print(f"| {c / 1e6:.{digits}f}-{(c + chunk) / 1e6:.{digits}f}M | " + " | ".join(cells) + " |")
 
 
 def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> None:
