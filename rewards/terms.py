@@ -183,18 +183,11 @@ def _bottoms_in_play(ctx: StepContext) -> list[float]:
             for i, obj in enumerate(ctx.objects) if s.object_active[i]]
 
 
-def _check_height(params: dict[str, Any]) -> list[str]:
-    h = params.get("max_height", 0.06)
-    if isinstance(h, bool) or not isinstance(h, int | float) or not h > 0:
-        return [f"max_height must be a number > 0 (metres), got {h!r}"]
-    return []
-
-
 @register(
     requires=("objects",),
     state_function=True,
     profile=LintProfile.of("height", param="max_height", default=0.06),
-    check=_check_height,
+    check=positive("max_height"),
 )
 def object_height(ctx: StepContext, max_height: float = 0.06) -> float:
     """How high the objects still in play are held: per object, the height of its bottom above
@@ -240,18 +233,11 @@ def _distance_to_own_bin(ctx: StepContext, shape: str, point: np.ndarray) -> flo
     return best
 
 
-def _check_closeness(params: dict[str, Any]) -> list[str]:
-    d = params.get("max_distance", 0.5)
-    if isinstance(d, bool) or not isinstance(d, int | float) or not d > 0:
-        return [f"max_distance must be a number > 0 (metres), got {d!r}"]
-    return []
-
-
 @register(
     requires=("bins", "objects", "gripper"),
     state_function=True,
     profile=LintProfile.of("held_closeness", param="max_distance", default=0.5),
-    check=_check_closeness,
+    check=positive("max_distance"),
 )
 def held_bin_closeness(ctx: StepContext, max_distance: float = 0.5) -> float:
     """For each object pinched by both fingers: `max_distance` minus its floor-plan distance to

@@ -179,33 +179,38 @@ def _distance(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> 
 
 @_model("lifted")
 def _lifted(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    n = _holdable(f)
-    return _held(f, w, 1.0, f"{w:g} per lifted object per step (a random policy lifts nothing; holding all {n} "
-                 f"pays {w * n:g} per step)")
+    return _held_each(f, w, "per lifted object per step (a random policy lifts nothing")
 
 
 @_model("height")
 def _height(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    top = float(p.get(m.get("param", "max_height"), m.get("default", 0.06)))
-    n = _holdable(f)
-    return _held(f, w, top, f"{w:g} x metres lifted (at most {top:g} per object; a random policy lifts nothing; "
-                 f"holding all {n} up pays {w * n * top:.3g} per step)")
+    return _held_up_to(f, w, p, m, 0.06, "x metres lifted", "holding all {n} up")
 
 
 @_model("grasped")
 def _grasped(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
+    return _held_each(f, w, "per object pinched by both fingers per step (a random policy rarely pinches")
+
+
+def _held_each(f: SceneFacts, w: float, pays: str) -> dict[str, Any]:
+    """A held-object term paying 1 per object held (lifted, pinched)."""
     n = _holdable(f)
-    return _held(f, w, 1.0, f"{w:g} per object pinched by both fingers per step (a random policy rarely "
-                 f"pinches; holding all {n} pays {w * n:g} per step)")
+    return _held(f, w, 1.0, f"{w:g} {pays}; holding all {n} pays {w * n:g} per step)")
 
 
 @_model("held_closeness")
 def _held_closeness(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    top = float(p.get(m.get("param", "max_distance"), m.get("default", 0.5)))
+    return _held_up_to(f, w, p, m, 0.5, "x (max_distance - distance to the bin) per object pinched",
+                       "holding all {n} over their bins")
+
+
+def _held_up_to(f: SceneFacts, w: float, p: dict[str, Any], m: dict[str, Any], default: float, pays: str,
+                best: str) -> dict[str, Any]:
+    """A held-object term whose per-object value is capped by a param (max_height, max_distance)."""
+    top = float(p.get(m.get("param", ""), m.get("default", default)))
     n = _holdable(f)
-    return _held(f, w, top, f"{w:g} x (max_distance - distance to the bin) per object pinched (at most {top:g} "
-                 f"per object; a random policy rarely pinches; holding all {n} over their bins pays "
-                 f"{w * n * top:.3g} per step)")
+    return _held(f, w, top, f"{w:g} {pays} (at most {top:g} per object; a random policy holds nothing up; "
+                 f"{best.format(n=n)} pays {w * n * top:.3g} per step)")
 
 
 def _holdable(f: SceneFacts) -> int:
