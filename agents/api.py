@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.checkpoint import decode_space, load_checkpoint, save_checkpoint
+from agents.checkpoint import decode_space, load_checkpoint, policy_only, save_checkpoint
 from agents.compute import compute_settings
 from agents.config import CommonConfig, apply_overrides, config_class, config_from_dict, validate_config
 from agents.envs import EnvSpec, checkpoint_env, make_env_fn, resolve_env_string, set_evaluation
@@ -249,12 +249,7 @@ def export_policy(src: str | os.PathLike, dst: str | os.PathLike, env: str | Non
     if dst_p.resolve() == Path(data["path"]).resolve():
         raise CheckpointError(f"Exporting {data['path']} onto itself would replace the full checkpoint; give "
                               "another destination path.")
-    out: dict[str, Any] = {k: data[k] for k in ("algo", "config", "env", "observation_space", "action_space",
-                                                   "obs_normalizer")}
-    out["models"] = {"actor": data["models"]["actor"]}
-    out["counters"] = {"global_step": data["counters"]["global_step"]}
-    if "seed" in data:
-        out["seed"] = data["seed"]
+    out = policy_only(data)
     if env is not None:
         env_obj = make_env_fn(resolve_env_string(env))()
         try:

@@ -282,6 +282,22 @@ def _get(data: Any, dotted: str) -> tuple[bool, Any]:
     return True, data
 
 
+def policy_only(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a loaded checkpoint that rebuilds a `Policy` (POLICY_KEYS, nested as in the
+    file, plus the seed when present): no critic, optimiser state, RNG or replay buffer."""
+    out: dict[str, Any] = {}
+    for key in (*POLICY_KEYS, "seed"):
+        found, value = _get(data, key)
+        if not found:
+            continue
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
 def _require(data: dict[str, Any], keys: Iterable[str], p: Path, purpose: str) -> None:
     missing = [k for k in keys if not _get(data, k)[0]]
     if missing:

@@ -131,6 +131,11 @@ def test_export_writes_a_small_policy_for_an_env_with_the_same_spaces(tmp_path, 
     assert main(["export", str(full), str(out), "--env", "reach"]) == 0
     assert "for env envkit/reach-v0" in capsys.readouterr().out
     assert out.stat().st_size < full.stat().st_size / 2  # no critic, no optimiser state
+    from agents.checkpoint import load_checkpoint
+
+    kept = load_checkpoint(out)
+    assert set(kept["models"]) == {"actor"} and "optimizers" not in kept and "rng" not in kept
+    assert kept["counters"] == {"global_step": load_checkpoint(full)["counters"]["global_step"]}
     original, exported = load_policy(full), load_policy(out)
     assert exported.env == "envkit/reach-v0" and original.env != exported.env
     obs, _ = envkit.make("reach").reset(seed=3)
