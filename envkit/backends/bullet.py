@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -337,14 +338,7 @@ class BulletWorld(World):
             width = state.fingers_width + float(a[-1]) * robot.gripper_step
         else:
             width = self._held_width
-        p.setJointMotorControlArray(
-            self._robot_id,
-            _PANDA_JOINTS,
-            p.POSITION_CONTROL,
-            targetPositions=[*arm, width / 2, width / 2],
-            forces=_PANDA_FORCES,
-            physicsClientId=cid,
-        )
+        self._hold(arm, width)
 
     def step(self) -> None:
         cid = self._cid
@@ -450,45 +444,49 @@ class BulletWorld(World):
         )
 
     def place_in_gripper(self, index: int, lift: float) -> bool:
-        if not self.spec.robot.gripper:
-            raise ValueError("place_in_gripper needs a robot with a gripper (robot.gripper: true)")
-        if not self._active[index]:
-            raise ValueError(f"object {index} is out of play this episode")
-        cid, rid, oid = self._cid, self._robot_id, self._object_ids[index]
+        self._check_placeable(index, "place_in_gripper")
+        cid, oid = self._cid, self._object_ids[index]
         position, orientation = p.getBasePositionAndOrientation(oid, physicsClientId=cid)
         pinch = [position[0], position[1], position[2] + float(lift)]
-        for j in panda.FINGER_JOINTS:  # wide open, so the teleported hand cannot hit the object
-            p.resetJointState(rid, j, panda.MAX_FINGER_WIDTH / 2, 0.0, physicsClientId=cid)
-        self.set_ee_position(np.array(pinch))
-        arm = self._joint_positions().tolist()
+        arm = self._open_hand_at(pinch)
         # Close on the object with the fingers' own motors, holding the object at the pinch
         # point until they meet it (a few env steps; unheld, it would fall 1 cm per step).
         for _ in range(_CLOSE_STEPS):
             p.resetBasePositionAndOrientation(oid, pinch, orientation, physicsClientId=cid)
             p.resetBaseVelocity(oid, [0, 0, 0], [0, 0, 0], physicsClientId=cid)
-            p.setJointMotorControlArray(
-                rid, _PANDA_JOINTS, p.POSITION_CONTROL, targetPositions=[*arm, 0.0, 0.0],
-                forces=_PANDA_FORCES, physicsClientId=cid,
-            )
+            self._hold(arm, 0.0)
             self.step()
         return self.grasping(index)
 
     def place_hand_at(self, index: int) -> None:
+        self._check_placeable(index, "place_hand_at")
+        position = p.getBasePositionAndOrientation(self._object_ids[index], physicsClientId=self._cid)[0]
+        # the scripted grasp's height: the object's centre, but never so low the fingertips hit the table
+        pinch = [position[0], position[1], max(position[2], _MIN_PINCH_HEIGHT)]
+        self._hold(self._open_hand_at(pinch), panda.MAX_FINGER_WIDTH)
+
+    def _check_placeable(self, index: int, caller: str) -> None:
         if not self.spec.robot.gripper:
-            raise ValueError("place_hand_at needs a robot with a gripper (robot.gripper: true)")
+            raise ValueError(f"{caller} needs a robot with a gripper (robot.gripper: true)")
         if not self._active[index]:
             raise ValueError(f"object {index} is out of play this episode")
-        cid, rid, oid = self._cid, self._robot_id, self._object_ids[index]
-        position = p.getBasePositionAndOrientation(oid, physicsClientId=cid)[0]
-        for j in panda.FINGER_JOINTS:  # wide open: every object fits between the fingers
-            p.resetJointState(rid, j, panda.MAX_FINGER_WIDTH / 2, 0.0, physicsClientId=cid)
-        # the scripted grasp's height: the object's centre, but never so low the fingertips hit the table
-        self.set_ee_position(np.array([position[0], position[1], max(position[2], _MIN_PINCH_HEIGHT)]))
-        arm = self._joint_positions().tolist()
-        half = panda.MAX_FINGER_WIDTH / 2
-        p.setJointMotorControlArray(  # hold the pose (and the open fingers) until the first action
-            rid, _PANDA_JOINTS, p.POSITION_CONTROL, targetPositions=[*arm, half, half],
-            forces=_PANDA_FORCES, physicsClientId=cid,
+
+    def _open_hand_at(self, pinch: list[float]) -> list[float]:
+        """Teleport the arm, fingers wide open, so its pinch point is at `pinch`; the arm's joints.
+
+        Wide open, every object fits between the fingers, so the teleported hand cannot hit the
+        object it is placed around (the training-aid starts of `episode.held_start`/`reach_start`).
+        """
+        for j in panda.FINGER_JOINTS:
+            p.resetJointState(self._robot_id, j, panda.MAX_FINGER_WIDTH / 2, 0.0, physicsClientId=self._cid)
+        self.set_ee_position(np.array(pinch))
+        return self._joint_positions().tolist()
+
+    def _hold(self, arm: Sequence[float], width: float) -> None:
+        """Motor targets: the arm at `arm`, the fingers at `width` (metres between them)."""
+        p.setJointMotorControlArray(
+            self._robot_id, _PANDA_JOINTS, p.POSITION_CONTROL, targetPositions=[*arm, width / 2, width / 2],
+            forces=_PANDA_FORCES, physicsClientId=self._cid,
         )
 
     def remove_object(self, index: int) -> None:
@@ -530,14 +528,7 @@ class BulletWorld(World):
             reached = p.getLinkState(rid, panda.EE_LINK, computeForwardKinematics=1, physicsClientId=cid)[0]
             if np.linalg.norm(np.subtract(reached, target)) < 1e-5:
                 break
-        p.setJointMotorControlArray(
-            rid,
-            _PANDA_JOINTS,
-            p.POSITION_CONTROL,
-            targetPositions=[*arm, self._held_width / 2, self._held_width / 2],
-            forces=_PANDA_FORCES,
-            physicsClientId=cid,
-        )
+        self._hold(arm, self._held_width)
 
     def set_color(self, body: str, rgba: np.ndarray) -> None:
         if self.spec.tool is not None and body == self.spec.tool.name:
