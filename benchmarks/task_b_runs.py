@@ -31,6 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 OUTCOMES = ("correct", "wrong", "floor", "timeout")
+#: the policy table's columns: the outcomes, then how often the object was pinched and lifted
+POLICY_COLUMNS = (*OUTCOMES, "grasped", "lifted")
 #: an object whose bottom rose this far above its table was lifted, not pushed (metres)
 LIFTED = 0.02
 
@@ -53,18 +55,20 @@ def episode_outcomes(episodes: pd.DataFrame) -> pd.Series:
     return out
 
 
-def run_table(run_dir: Path, chunk: int) -> pd.DataFrame:
-    episodes = pd.read_csv(run_dir / "episodes.csv")
-    evals = pd.read_csv(run_dir / "eval.csv")
-    episodes["outcome"] = episode_outcomes(episodes)
-    episodes["chunk"] = (episodes["global_step"] // chunk) * chunk
+def chunk_label(start: int, chunk: int) -> str:
+    """'0.1-0.2M' (two decimals for chunks that are not whole 100k)."""
     digits = 1 if chunk % 100_000 == 0 else 2
+    return f"{start / 1e6:.{digits}f}-{(start + chunk) / 1e6:.{digits}f}M"
+
+
+def run_table(episodes: pd.DataFrame, evals: pd.DataFrame, chunk: int) -> pd.DataFrame:
+    episodes = episodes.assign(outcome=episode_outcomes(episodes), chunk=(episodes["global_step"] // chunk) * chunk)
     rows = []
     for start, group in episodes.groupby("chunk"):
         shares = group["outcome"].value_counts(normalize=True)
         in_chunk = evals[(evals["global_step"] >= start) & (evals["global_step"] < start + chunk)]
         rows.append({
-            "steps": f"{start / 1e6:.{digits}f}-{(start + chunk) / 1e6:.{digits}f}M",
+            "steps": chunk_label(start, chunk),
             "start": start,
             "episodes": len(group),
             **{o: float(shares.get(o, 0.0)) for o in OUTCOMES},
@@ -74,16 +78,15 @@ def run_table(run_dir: Path, chunk: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def print_starts(run_dir: Path, chunk: int) -> None:
+def print_starts(episodes: pd.DataFrame, chunk: int) -> None:
     """Training success by kind of start, for runs with training-aid starts (stat/ columns)."""
-    episodes = pd.read_csv(run_dir / "episodes.csv")
     cols = [c for c in ("stat/held_start", "stat/reach_start") if c in episodes]
     if not cols:
         return
     start = pd.Series("scene", index=episodes.index)
     for c in cols:
         start[episodes[c].fillna(0.0) > 0.5] = c.removeprefix("stat/").removesuffix("_start")
-    episodes["start"], episodes["chunk"] = start, (episodes["global_step"] // chunk) * chunk
+    episodes = episodes.assign(start=start, chunk=(episodes["global_step"] // chunk) * chunk)
     kinds = [k for k in ("scene", "held", "reach") if (start == k).any()]
     print("\nTraining success by start (share of episodes ending in a correct sort):\n")
     print("| steps | " + " | ".join(f"{k} start" for k in kinds) + " |")
@@ -91,14 +94,14 @@ def print_starts(run_dir: Path, chunk: int) -> None:
     for c, group in episodes.groupby("chunk"):
         rates = group.groupby("start")["success"].mean()
         cells = [f"{rates[k]:.2f} ({(group['start'] == k).sum()})" if k in rates else "-" for k in kinds]
-        digits = 1 if chunk % 100_000 == 0 else 2
-        print(f"| {c / 1e6:.{digits}f}-{(c + chunk) / 1e6:.{digits}f}M | " + " | ".join(cells) + " |")
+        print(f"| {chunk_label(c, chunk)} | " + " | ".join(cells) + " |")
 
 
 def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> None:
     tables = {}
     for label, run_dir in runs:
-        t = run_table(run_dir, chunk)
+        episodes = pd.read_csv(run_dir / "episodes.csv")
+        t = run_table(episodes, pd.read_csv(run_dir / "eval.csv"), chunk)
         tables[label] = t
         print(f"\n### {label}: {run_dir}\n")
         print("| steps | episodes | correct | wrong bin | floor | timeout | mean length | eval success (last in chunk) |")
@@ -106,7 +109,7 @@ def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> No
         for _, r in t.iterrows():
             print(f"| {r['steps']} | {r['episodes']} | {r['correct']:.2f} | {r['wrong']:.2f} | {r['floor']:.2f} | "
                   f"{r['timeout']:.2f} | {r['mean length']:.0f} | {r['eval success']:.2f} |")
-        print_starts(run_dir, chunk)
+        print_starts(episodes, chunk)
     if plot:
         import matplotlib.pyplot as plt
 
@@ -172,13 +175,15 @@ def policy_table(ckpt: str, scene: str | None, episodes: int, seed: int) -> None
     print("| shape | spawned in | episodes | correct | wrong bin | floor | timeout | grasped | lifted > 2 cm |")
     print("|---|---|---|---|---|---|---|---|---|")
     totals: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    def row(shape: str, where: str, c: collections.Counter[str]) -> str:
+        n = sum(c[o] for o in OUTCOMES)
+        return f"| {shape} | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in POLICY_COLUMNS) + " |"
+
     for (shape, where), c in sorted(table.items()):
-        n = sum(c[o] for o in OUTCOMES)
         totals[where].update(c)
-        print(f"| {shape} | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in (*OUTCOMES, "grasped", "lifted")) + " |")
+        print(row(shape, where, c))
     for where, c in sorted(totals.items()):
-        n = sum(c[o] for o in OUTCOMES)
-        print(f"| all | {where} | {n} | " + " | ".join(f"{c[o] / n:.2f}" for o in (*OUTCOMES, "grasped", "lifted")) + " |")
+        print(row("all", where, c))
 
 
 def main() -> None:

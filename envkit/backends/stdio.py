@@ -24,11 +24,7 @@ def silence_stdout() -> Iterator[None]:
     let the C lines through. Python's streams are flushed first so nothing they buffered
     is lost or reordered.
     """
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (AttributeError, ValueError, OSError):
-            pass
+    _flush_python_streams()
     saved = []
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
@@ -40,12 +36,17 @@ def silence_stdout() -> Iterator[None]:
             os.dup2(devnull, fd)
         yield
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (AttributeError, ValueError, OSError):
-                pass
+        _flush_python_streams()
         for fd, copy in saved:
             os.dup2(copy, fd)
             os.close(copy)
         os.close(devnull)
+
+
+def _flush_python_streams() -> None:
+    """Flush whatever sys.stdout and sys.stderr are now (a replaced stream may not flush)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
