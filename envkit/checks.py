@@ -153,6 +153,23 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
                     + f"; set episode.{key}: 0 or give the scene a gripper and objects",
                 )
             )
+    low, high = ep.reach_height
+    if high > 0.5:
+        problems.append(
+            (
+                ("episode", "reach_height"),
+                f"episode.reach_height [{low:g}, {high:g}] reaches {high:g} m above the object, beyond the "
+                "arm's useful workspace over the table; keep high <= 0.5",
+            )
+        )
+    elif high > 0 and ep.reach_start <= 0:
+        problems.append(
+            (
+                ("episode", "reach_height"),
+                f"episode.reach_height [{low:g}, {high:g}] sets where reach starts put the hand, but "
+                "episode.reach_start is 0, so there are none; set a reach_start share or remove reach_height",
+            )
+        )
     if ep.held_start + ep.reach_start > 1.0:
         problems.append(
             (

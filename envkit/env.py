@@ -137,7 +137,10 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if self._start == "held":
             self.world.place_in_gripper(int(rng.integers(self._rules.in_play)), spec.episode.held_lift)
         elif self._start == "reach":
-            self.world.place_hand_at(int(rng.integers(self._rules.in_play)))
+            index = int(rng.integers(self._rules.in_play))
+            low, high = spec.episode.reach_height
+            # drawn only when asked for, so scenes without a height range keep their episodes
+            self.world.place_hand_at(index, float(rng.uniform(low, high)) if high > 0 else 0.0)
         self._state = self.world.read_state()
         self._step = 0
         self._events.reset(self._objects)

@@ -711,6 +711,13 @@ class EpisodeSpec(Strict):
         "object (drawn among those in play), so closing the fingers is all a grasp needs; with held_start, "
         "the two shares add up to at most 1. Evaluation always starts as the scene does",
     )
+    reach_height: NonNegativeRange = Field(
+        (0.0, 0.0),
+        description="training aid, with reach_start: [low, high] metres above the object's pinch point that "
+        "a reach start puts the open hand, drawn uniformly per episode (a reverse curriculum in one "
+        "distribution: at 0 closing is all a grasp needs, higher up the hand must first come down); "
+        "[0, 0] (the default) always starts at the pinch point",
+    )
 
 
 class RewardTermSpec(TermSpec):

@@ -87,10 +87,12 @@ class World(ABC):
             "remove episode.held_start from the scene to use this backend"
         )
 
-    def place_hand_at(self, index: int) -> None:
+    def place_hand_at(self, index: int, height: float = 0.0) -> None:
         """Start an episode with the open hand around object `index`, its pinch point at the
         object's centre (a training start state, `episode.reach_start`): closing the fingers
-        is all a grasp still needs. Called right after `reset`, before the first state is read."""
+        is all a grasp still needs. With `height` > 0 the hand is that far straight above that
+        point (`episode.reach_height`), so it must first come down. Called right after `reset`,
+        before the first state is read."""
         raise NotImplementedError(
             f"the {type(self).__name__} backend cannot place the hand; "
             "remove episode.reach_start from the scene to use this backend"

@@ -458,11 +458,11 @@ class BulletWorld(World):
             self.step()
         return self.grasping(index)
 
-    def place_hand_at(self, index: int) -> None:
+    def place_hand_at(self, index: int, height: float = 0.0) -> None:
         self._check_placeable(index, "place_hand_at")
         position = p.getBasePositionAndOrientation(self._object_ids[index], physicsClientId=self._cid)[0]
         # the scripted grasp's height: the object's centre, but never so low the fingertips hit the table
-        pinch = [position[0], position[1], max(position[2], _MIN_PINCH_HEIGHT)]
+        pinch = [position[0], position[1], max(position[2], _MIN_PINCH_HEIGHT) + float(height)]
         self._hold(self._open_hand_at(pinch), panda.MAX_FINGER_WIDTH)
 
     def _check_placeable(self, index: int, caller: str) -> None:

@@ -123,3 +123,47 @@ def test_held_and_reach_starts_share_the_training_episodes() -> None:
         envkit.load_scene("sort-1", {"episode.held_start": 0.6, "episode.reach_start": 0.5})
     with pytest.raises(SpecError, match=r"episode\.reach_start.*no gripper"):
         envkit.load_scene("push", {"episode.reach_start": 0.5})
+
+
+def test_reach_height_opens_the_hand_above_the_object_at_drawn_heights() -> None:
+    env = envkit.make("sort-1", **{"episode.reach_start": 1.0, "episode.reach_height": [0.05, 0.15]})
+    at = envkit.make("sort-1", **{"episode.reach_start": 1.0})
+    try:
+        heights = []
+        for seed in range(8):
+            env.reset(seed=seed)
+            at.reset(seed=seed)
+            s, s0 = env.unwrapped.state, at.unwrapped.state
+            np.testing.assert_allclose(s.object_position[0], s0.object_position[0], atol=1e-6)  # untouched
+            np.testing.assert_allclose(s.ee_position[:2], s0.ee_position[:2], atol=0.005)  # straight above
+            height = float(s.ee_position[2] - s0.ee_position[2])
+            assert 0.045 <= height <= 0.155, (seed, height)
+            assert s.fingers_width > 2 * max(env.unwrapped.objects[0].half_extents[:2])
+            heights.append(height)
+            for _ in range(3):  # closing up there grasps nothing: the hand must come down first
+                env.step(np.array([0.0, 0.0, 0.0, -1.0], np.float32))
+            assert not env.unwrapped.world.grasping(0), seed
+        assert max(heights) - min(heights) > 0.04, heights  # drawn per episode, not one height
+    finally:
+        env.close()
+        at.close()
+
+
+def test_reach_height_is_part_of_the_seeded_episode() -> None:
+    def starts() -> np.ndarray:
+        env = envkit.make("sort-1", **{"episode.reach_start": 0.5, "episode.reach_height": [0.0, 0.2]})
+        try:
+            return np.stack([env.reset(seed=s)[0] for s in range(6)])
+        finally:
+            env.close()
+
+    np.testing.assert_array_equal(starts(), starts())
+
+
+def test_bad_reach_heights_are_clear_errors() -> None:
+    with pytest.raises(SpecError, match=r"episode\.reach_height.*low > high"):
+        envkit.load_scene("sort-1", {"episode.reach_start": 0.5, "episode.reach_height": [0.2, 0.1]})
+    with pytest.raises(SpecError, match=r"episode\.reach_height.*keep high <= 0\.5"):
+        envkit.load_scene("sort-1", {"episode.reach_start": 0.5, "episode.reach_height": [0.0, 0.8]})
+    with pytest.raises(SpecError, match=r"episode\.reach_height.*reach_start is 0"):
+        envkit.load_scene("sort-1", {"episode.reach_height": [0.0, 0.1]})
