@@ -29,6 +29,7 @@ import collections
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 OUTCOMES = ("correct", "wrong", "floor", "timeout")
 #: the policy table's columns: the outcomes, then how often the object was pinched and lifted
@@ -140,14 +141,16 @@ def lane_of(y: float, bins: list, shapes: list[str]) -> str | None:
     return None
 
 
-def policy_table(ckpt: str, scene: str | None, episodes: int, seed: int) -> None:
+def policy_table(ckpt: str, scene: str | None, episodes: int, seed: int, overrides: dict | None = None) -> None:
     import envkit
     from agents.api import load_policy
     from envkit.builders import env_builder
 
+    overrides = overrides or {}
     policy = load_policy(ckpt)
     target = scene or policy.env
-    env = envkit.make(target) if scene else env_builder(target)()
+    # the scene as written, aid starts included when --set asks for them (no set_evaluation here)
+    env = envkit.make(target, **overrides) if scene or overrides else env_builder(target)()
     spec = env.unwrapped.spec_scene
     table: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for ep in range(episodes):
@@ -171,7 +174,8 @@ def policy_table(ckpt: str, scene: str | None, episodes: int, seed: int) -> None
         table[(obj.shape, where)]["grasped"] += int(grasped)
         table[(obj.shape, where)]["lifted"] += int(lifted)
     env.close()
-    print(f"{ckpt} on {target}, {episodes} episodes (seeds {seed}..{seed + episodes - 1}), first object only\n")
+    shown = target + "".join(f" {k}={v}" for k, v in overrides.items())
+    print(f"{ckpt} on {shown}, {episodes} episodes (seeds {seed}..{seed + episodes - 1}), first object only\n")
     print("| shape | spawned in | episodes | correct | wrong bin | floor | timeout | grasped | lifted > 2 cm |")
     print("|---|---|---|---|---|---|---|---|---|")
     totals: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
@@ -195,7 +199,18 @@ def main() -> None:
     parser.add_argument("--scene", default=None, help="scene for --policy (default: the checkpoint's env)")
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=5000)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="scene override for --policy, a YAML value (e.g. episode.reach_start=1 "
+        "episode.reach_height=[0.1,0.18] to score the policy from a training-aid start)",
+    )
     args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item}: write KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
     if not args.run and not args.policy:
         parser.error("give --run LABEL=RUN_DIR and/or --policy CKPT")
     runs = []
@@ -209,7 +224,7 @@ def main() -> None:
     if runs:
         print_runs(runs, args.chunk, args.plot)
     if args.policy:
-        policy_table(args.policy, args.scene, args.episodes, args.seed)
+        policy_table(args.policy, args.scene, args.episodes, args.seed, overrides)
 
 
 if __name__ == "__main__":
