@@ -11,24 +11,52 @@ table (evaluation step vs success rate, mean return and mean episode length of t
 deterministic policy).
 With --plot it also draws success rate and mean return against env steps, one line per
 run, with the training episodes' success (mean of the last 100) dashed.
+
+Run directories live outside git (runs/ is ignored, and a sitting's runs do not outlive it),
+so `--save DIR` keeps what the tables and the plot need in a few KB per run:
+DIR/NAME/config.yaml, status.json, eval.csv and episodes_summary.csv (the training
+episodes' global step, wall time and success over the last 100, every ~1000 steps).
+`--run NAME=DIR/NAME` reads such a saved run like a run directory; the curves in
+docs/benchmarks.md are kept that way under benchmarks/results/.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+SUMMARY_EVERY = 1000  # env steps between the rows a saved run keeps of its training episodes
+
 
 def load_run(run_dir: Path) -> dict:
+    for needed in ("config.yaml", "status.json", "eval.csv"):
+        if not (run_dir / needed).is_file():
+            raise SystemExit(f"{run_dir}: no {needed}; give a directory `envkit train` wrote, or one --save made")
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     status = json.loads((run_dir / "status.json").read_text())
     evals = pd.read_csv(run_dir / "eval.csv")
-    episodes = pd.read_csv(run_dir / "episodes.csv")
+    if (run_dir / "episodes.csv").is_file():
+        episodes = pd.read_csv(run_dir / "episodes.csv")
+        episodes["success_100"] = episodes["success"].rolling(100, min_periods=10).mean()
+    else:
+        episodes = pd.read_csv(run_dir / "episodes_summary.csv")
     return {"dir": run_dir, "config": config, "status": status, "evals": evals, "episodes": episodes}
+
+
+def save_run(run: dict, dst: Path) -> None:
+    """What the tables and the plot need, a few KB: the run's files but its episodes thinned."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("config.yaml", "status.json", "eval.csv"):
+        shutil.copyfile(run["dir"] / name, dst / name)
+    ep = run["episodes"][["global_step", "wall_time", "success_100"]]
+    keep = ep["global_step"] // SUMMARY_EVERY
+    thinned = ep[keep != keep.shift(-1)]  # the last episode in each SUMMARY_EVERY steps, and the last
+    thinned.to_csv(dst / "episodes_summary.csv", index=False, float_format="%.4g")
 
 
 def rates(run: dict) -> tuple[float, float]:
@@ -86,8 +114,8 @@ def plot(runs: dict[str, dict], path: Path) -> None:
         ev, ep = run["evals"], run["episodes"]
         n_eval = int(ev["episodes"].iloc[-1])
         ax_s.plot(ev["global_step"], ev["success_rate"], "o-", color=colour, label=f"{name}: eval ({n_eval} episodes)")
-        if "success" in ep and ep["success"].notna().any():
-            ax_s.plot(ep["global_step"], ep["success"].rolling(100, min_periods=10).mean(), "--", color=colour,
+        if ep["success_100"].notna().any():
+            ax_s.plot(ep["global_step"], ep["success_100"], "--", color=colour,
                       alpha=0.6, label=f"{name}: training episodes (last 100)")
         ax_r.plot(ev["global_step"], ev["mean_return"], "o-", color=colour, label=f"{name}: eval")
     ax_s.set(xlabel="env steps", ylabel="success rate", ylim=(-0.03, 1.03), title="Success (tip within 1 cm of the hole bottom)")
@@ -106,6 +134,7 @@ def main() -> None:
     parser.add_argument("--run", action="append", required=True, metavar="NAME=RUN_DIR",
                         help="a finished run directory, named for the tables (repeatable)")
     parser.add_argument("--plot", type=Path, help="write the learning curves to this PNG")
+    parser.add_argument("--save", type=Path, help="keep each run's curves in DIR/NAME (a few KB, for git)")
     args = parser.parse_args()
     runs: dict[str, dict] = {}
     for item in args.run:
@@ -113,6 +142,10 @@ def main() -> None:
         if not sep:
             parser.error(f"--run takes NAME=RUN_DIR, got {item!r}")
         runs[name] = load_run(Path(path))
+    if args.save is not None:
+        for name, run in runs.items():
+            if run["dir"].resolve() != (args.save / name).resolve():
+                save_run(run, args.save / name)
     print(summary_table(runs))
     for name, run in runs.items():
         print()
