@@ -259,25 +259,61 @@ def check_curriculum(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]
     """A curriculum's stages against each other and the scene.
 
     The scene's objects.count is the full task: it fixes the observation size, and the
-    last stage must reach it because evaluation runs the last stage.
+    last stage must reach it because evaluation runs the last stage. A staged
+    episode.reach_height only moves training starts (evaluation never uses them), so any
+    stage may be last.
     """
     cur = spec.curriculum
     if cur is None:
         return []
     o = spec.objects
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, stage in enumerate(cur.stages):
+        if i == 0 and stage.after_success is not None:
+            problems.append(
+                (
+                    ("curriculum", "stages", i, "after_success"),
+                    "the first stage is where training starts, so it has no after_success; remove it",
+                )
+            )
+        if i > 0 and stage.after_success is None:
+            problems.append(
+                (
+                    ("curriculum", "stages", i, "after_success"),
+                    f"stage {i} needs after_success in (0, 1]: the success rate over the last {cur.window} "
+                    f"episodes of stage {i - 1} that moves an env on, e.g. after_success: 0.8",
+                )
+            )
+        if stage.reach_height is None:
+            continue
+        loc = ("curriculum", "stages", i, "episode.reach_height")
+        low, high = stage.reach_height
+        if spec.episode.reach_start <= 0:
+            problems.append(
+                (
+                    loc,
+                    f"stage {i} sets episode.reach_height, but the scene's episode.reach_start is 0, so no episode "
+                    "starts with the hand at an object; set episode.reach_start (e.g. 0.5) or drop the key",
+                )
+            )
+        if high > 0.5:
+            problems.append(
+                (loc, f"stage {i}'s reach height [{low:g}, {high:g}] reaches {high:g} m above the object; keep high <= 0.5")
+            )
+    if not any(stage.objects_count is not None for stage in cur.stages):
+        return problems
     if o.items:
-        return [
+        return problems + [
             (
                 ("curriculum",),
                 f"a curriculum stages objects.count, but this scene lists {len(o.items)} explicit objects.items; "
                 "use random objects (objects.count) or drop the curriculum",
             )
         ]
-    problems: list[tuple[tuple[str | int, ...], str]] = []
     previous = 0
     for i, stage in enumerate(cur.stages):
         loc: tuple[str | int, ...] = ("curriculum", "stages", i)
-        k = stage.objects_count
+        k = o.count if stage.objects_count is None else stage.objects_count
         if k > o.count:
             problems.append(
                 (
@@ -294,22 +330,7 @@ def check_curriculum(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]
                 )
             )
         previous = max(previous, k)
-        if i == 0 and stage.after_success is not None:
-            problems.append(
-                (
-                    (*loc, "after_success"),
-                    "the first stage is where training starts, so it has no after_success; remove it",
-                )
-            )
-        if i > 0 and stage.after_success is None:
-            problems.append(
-                (
-                    (*loc, "after_success"),
-                    f"stage {i} needs after_success in (0, 1]: the success rate over the last {cur.window} "
-                    f"episodes of stage {i - 1} that moves an env on, e.g. after_success: 0.8",
-                )
-            )
-    last = cur.stages[-1].objects_count
+    last = cur.stages[-1].objects_count or o.count
     if last < o.count:
         problems.append(
             (
@@ -321,7 +342,7 @@ def check_curriculum(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]
         )
     goal = spec.goal
     idx = goal.achieved_object if goal is not None else None
-    if idx is not None and idx >= cur.stages[0].objects_count:
+    if idx is not None and idx >= (cur.stages[0].objects_count or o.count):
         problems.append(
             (
                 ("curriculum", "stages", 0, "objects.count"),

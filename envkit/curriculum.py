@@ -35,8 +35,14 @@ class Curriculum:
         return self.last if self.evaluation else self.training_stage
 
     @property
-    def objects_count(self) -> int:
+    def objects_count(self) -> int | None:
+        """Objects in play in this stage; None: the scene's count."""
         return self.spec.stages[self.stage].objects_count
+
+    @property
+    def reach_height(self) -> tuple[float, float] | None:
+        """Where this stage's reach starts open the hand; None: the scene's episode.reach_height."""
+        return self.spec.stages[self.stage].reach_height
 
     @property
     def success_rate(self) -> float | None:

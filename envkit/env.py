@@ -138,7 +138,8 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
             self.world.place_in_gripper(int(rng.integers(self._rules.in_play)), spec.episode.held_lift)
         elif self._start == "reach":
             index = int(rng.integers(self._rules.in_play))
-            low, high = spec.episode.reach_height
+            staged = self.curriculum.reach_height if self.curriculum is not None else None
+            low, high = staged if staged is not None else spec.episode.reach_height
             # drawn only when asked for, so scenes without a height range keep their episodes
             self.world.place_hand_at(index, float(rng.uniform(low, high)) if high > 0 else 0.0)
         self._state = self.world.read_state()

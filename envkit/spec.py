@@ -762,7 +762,7 @@ class RenderSpec(Strict):
 # ----------------------------------------------------------------------------- curriculum
 
 #: Scene keys a curriculum stage may set (dotted paths, as in `--set`).
-CURRICULUM_KEYS: tuple[str, ...] = ("objects.count",)
+CURRICULUM_KEYS: tuple[str, ...] = ("objects.count", "episode.reach_height")
 
 
 class CurriculumStage(Strict):
@@ -777,11 +777,19 @@ class CurriculumStage(Strict):
         extra="forbid", validate_default=True, allow_inf_nan=False, serialize_by_alias=True
     )
 
-    objects_count: int = Field(
+    objects_count: int | None = Field(
+        None,
         alias="objects.count",
         ge=1,
         description="objects in play during this stage: the first k of the scene's objects.count; "
-        "the others are out of play from the start (observed as zeros)",
+        "the others are out of play from the start (observed as zeros). Default: all of them",
+    )
+    reach_height: NonNegativeRange | None = Field(
+        None,
+        alias="episode.reach_height",
+        description="where this stage's reach starts (episode.reach_start) open the hand: [low, high] metres "
+        "above the object; raised stage by stage it is a reverse curriculum that moves the start back "
+        "towards the scene's own once the closer starts succeed. Default: the scene's episode.reach_height",
     )
     after_success: float | None = Field(
         None,
@@ -820,11 +828,22 @@ class CurriculumSpec(Strict):
 
     def describe(self) -> str:
         """One line for `envkit info`/`validate`: '1 -> 2 (at 0.8) -> 5 (at 0.8) objects, window 100'."""
-        parts = [
-            f"{s.objects_count}" if s.after_success is None else f"{s.objects_count} (at {s.after_success:g})"
-            for s in self.stages
-        ]
-        return f"{' -> '.join(parts)} objects, promoted on the success of the last {self.window} episodes"
+        stages = self.stages
+        staged_count = any(s.objects_count is not None for s in stages)
+        staged_reach = any(s.reach_height is not None for s in stages)
+
+        def stage(s: CurriculumStage) -> str:
+            what = []
+            if staged_count:
+                what.append("all" if s.objects_count is None else f"{s.objects_count}")
+            if staged_reach:
+                h = s.reach_height
+                what.append("reach height as the scene" if h is None else f"reach height [{h[0]:g}, {h[1]:g}] m")
+            text = ", ".join(what) or "the scene as written"
+            return text if s.after_success is None else f"{text} (at {s.after_success:g})"
+
+        unit = " objects" if staged_count and not staged_reach else ""
+        return f"{' -> '.join(stage(s) for s in stages)}{unit}, promoted on the success of the last {self.window} episodes"
 
 
 # ----------------------------------------------------------------------------- the scene

@@ -167,3 +167,75 @@ def test_bad_reach_heights_are_clear_errors() -> None:
         envkit.load_scene("sort-1", {"episode.reach_start": 0.5, "episode.reach_height": [0.0, 0.8]})
     with pytest.raises(SpecError, match=r"episode\.reach_height.*reach_start is 0"):
         envkit.load_scene("sort-1", {"episode.reach_height": [0.0, 0.1]})
+
+
+# ----------------------------------------------------------------------------- staged reach heights
+
+_STAGED = {
+    "episode.reach_start": 1.0,
+    "curriculum": {
+        "window": 2,
+        "stages": [
+            {"episode.reach_height": [0.0, 0.0]},
+            {"episode.reach_height": [0.1, 0.1], "after_success": 0.5},
+            {"after_success": 0.5},
+        ],
+    },
+}
+
+
+def _hand_height(env) -> float:  # noqa: ANN001
+    s = env.unwrapped.state
+    return float(s.ee_position[2] - s.object_position[0, 2])
+
+
+def test_a_curriculum_raises_the_reach_height_stage_by_stage() -> None:
+    env = envkit.make("sort-1", **_STAGED)
+    try:
+        env.reset(seed=0)
+        at_object = _hand_height(env)
+        assert abs(at_object) < 0.01, at_object  # stage 0: the pinch point
+        env.unwrapped.set_curriculum_stage(1)
+        env.reset(seed=0)
+        assert abs(_hand_height(env) - at_object - 0.1) < 0.005  # stage 1: 10 cm straight above it
+        env.unwrapped.set_curriculum_stage(2)  # no reach_height: the scene's own ([0, 0])
+        env.reset(seed=0)
+        assert abs(_hand_height(env) - at_object) < 0.005
+        env.unwrapped.set_curriculum_stage(1)
+        env.unwrapped.set_evaluation(True)  # evaluation plays the scene's start, whatever the stage
+        env.reset(seed=0)
+        assert _hand_height(env) > 0.1
+        assert not env.unwrapped.world.grasping(0)
+    finally:
+        env.close()
+
+
+def test_successes_promote_to_the_next_reach_height() -> None:
+    env = envkit.make("sort-1", **_STAGED)
+    try:
+        env.reset(seed=0)
+        cur = env.unwrapped.curriculum
+        cur.episode_end(True)
+        cur.episode_end(True)
+        env.reset(seed=0)
+        assert cur.stage == 1 and abs(_hand_height(env) - 0.1) < 0.02
+    finally:
+        env.close()
+
+
+def test_staged_reach_heights_are_described_and_checked() -> None:
+    spec = envkit.load_scene("sort-1", _STAGED)
+    text = spec.curriculum.describe()  # type: ignore[union-attr]
+    assert text.startswith("reach height [0, 0] m -> reach height [0.1, 0.1] m (at 0.5) -> reach height as the "
+                           "scene (at 0.5), promoted"), text
+    no_reach = {**_STAGED, "episode.reach_start": 0.0}
+    with pytest.raises(SpecError, match=r"curriculum\.stages\[0\]\.episode\.reach_height: stage 0 sets "
+                                        r"episode\.reach_height, but the scene's episode\.reach_start is 0"):
+        envkit.load_scene("sort-1", no_reach)
+    too_high = {**_STAGED, "curriculum": {"stages": [{"episode.reach_height": [0.0, 0.9]}]}}
+    with pytest.raises(SpecError, match=r"curriculum\.stages\[0\]\.episode\.reach_height: .*keep high <= 0\.5"):
+        envkit.load_scene("sort-1", too_high)
+    missing = {**_STAGED, "curriculum": {"stages": [{"episode.reach_height": [0.0, 0.0]},
+                                                    {"episode.reach_height": [0.0, 0.1]}]}}
+    with pytest.raises(SpecError, match=r"curriculum\.stages\[1\]\.after_success: stage 1 needs after_success"):
+        envkit.load_scene("sort-1", missing)
