@@ -17,7 +17,11 @@ so `--save DIR` keeps what the tables and the plot need in a few KB per run:
 DIR/NAME/config.yaml, status.json, eval.csv and episodes_summary.csv (the training
 episodes' global step, wall time and success over the last 100, every ~1000 steps).
 `--run NAME=DIR/NAME` reads such a saved run like a run directory; the curves in
-docs/benchmarks.md are kept that way under benchmarks/results/.
+docs/benchmarks.md are kept that way under benchmarks/results/. `--curve NAME=CSV` adds an
+evaluation curve alone (global_step, episodes, success_rate, mean_return, mean_length) to
+the plot and the curve tables, for a run whose directory is gone but whose evaluation table
+was recorded (benchmarks/results/peg/hand-s*.eval.csv are the hand-camera tables of
+docs/benchmarks.md, transcribed).
 """
 
 from __future__ import annotations
@@ -46,6 +50,18 @@ def load_run(run_dir: Path) -> dict:
     else:
         episodes = pd.read_csv(run_dir / "episodes_summary.csv")
     return {"dir": run_dir, "config": config, "status": status, "evals": evals, "episodes": episodes}
+
+
+def load_curve(path: Path) -> dict:
+    """An evaluation curve without its run: plotted and tabulated, left out of the summary."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file (--curve takes NAME=EVAL_CSV)")
+    evals = pd.read_csv(path)
+    missing = {"global_step", "episodes", "success_rate", "mean_return", "mean_length"} - set(evals)
+    if missing:
+        raise SystemExit(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    empty = pd.DataFrame({"global_step": [], "wall_time": [], "success_100": []})
+    return {"dir": None, "config": None, "status": None, "evals": evals, "episodes": empty, "source": path}
 
 
 def save_run(run: dict, dst: Path) -> None:
@@ -77,6 +93,8 @@ def summary_table(runs: dict[str, dict]) -> str:
             "| steps/s (after warm-up) | final success | final return | best success (step) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, run in runs.items():
+        if run["config"] is None:
+            continue
         agent, ev = run["config"]["agent"], run["evals"]
         total, after = rates(run)
         final = ev.iloc[-1]
@@ -94,7 +112,8 @@ def summary_table(runs: dict[str, dict]) -> str:
 def curve_table(name: str, run: dict) -> str:
     """The learning curve of one run: evaluation step vs success rate and mean return."""
     ev = run["evals"]
-    lines = [f"{name}: `{run['config']['env']}`, {int(ev['episodes'].iloc[-1])} evaluation episodes per point",
+    what = f"`{run['config']['env']}`" if run["config"] is not None else f"evaluation curve from {run['source']}"
+    lines = [f"{name}: {what}, {int(ev['episodes'].iloc[-1])} evaluation episodes per point",
              "", "| eval step | success rate | mean return | mean length |", "|---|---|---|---|"]
     for _, row in ev.iterrows():
         lines.append(f"| {int(row['global_step']):,} | {row['success_rate']:.2f} | {row['mean_return']:.2f} "
@@ -131,8 +150,10 @@ def plot(runs: dict[str, dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", action="append", required=True, metavar="NAME=RUN_DIR",
+    parser.add_argument("--run", action="append", default=[], metavar="NAME=RUN_DIR",
                         help="a finished run directory, named for the tables (repeatable)")
+    parser.add_argument("--curve", action="append", default=[], metavar="NAME=EVAL_CSV",
+                        help="an evaluation curve alone, for the plot and curve tables (repeatable)")
     parser.add_argument("--plot", type=Path, help="write the learning curves to this PNG")
     parser.add_argument("--save", type=Path, help="keep each run's curves in DIR/NAME (a few KB, for git)")
     args = parser.parse_args()
@@ -142,8 +163,17 @@ def main() -> None:
         if not sep:
             parser.error(f"--run takes NAME=RUN_DIR, got {item!r}")
         runs[name] = load_run(Path(path))
+    for item in args.curve:
+        name, sep, path = item.partition("=")
+        if not sep:
+            parser.error(f"--curve takes NAME=EVAL_CSV, got {item!r}")
+        runs[name] = load_curve(Path(path))
+    if not runs:
+        parser.error("give at least one --run NAME=RUN_DIR or --curve NAME=EVAL_CSV")
     if args.save is not None:
         for name, run in runs.items():
+            if run["dir"] is None:
+                continue
             if run["dir"].resolve() != (args.save / name).resolve():
                 save_run(run, args.save / name)
     print(summary_table(runs))
