@@ -6,7 +6,7 @@ Runs the checkpoint's deterministic policy and sorts its episodes by ending: suc
 time limit, a collision on the block's top (the tip at the top's height: it came down beside
 the hole), another collision (the block's side or the ground), or straying. For the episodes
 that did not succeed it prints the tip's horizontal distance from the hole's centre at the
-end (median and quartiles): the hole's half-width is 14.5 mm, so this says whether a policy
+end (median and quartiles) against the hole's half-width, so this says whether a policy
 that does not succeed is near the hole and imprecise, or lost. This is the measurement behind
 "what limits" the camera runs in docs/benchmarks.md.
 """
@@ -18,7 +18,6 @@ import collections
 
 import numpy as np
 
-BLOCK_TOP = 0.05  # scenes/peg_in_hole.yaml: the block is 5 cm tall
 ON_TOP = 0.003  # a tip within 3 mm of the top's height ended on it
 
 
@@ -32,12 +31,19 @@ def main() -> None:
 
     from agents.api import load_policy
     from envkit.builders import env_builder
+    from envkit.fixtures import hole_width
 
     policy = load_policy(args.ckpt)
     target = args.env or policy.env
     env = env_builder(target)()
-    if hasattr(env.unwrapped, "set_evaluation"):
-        env.unwrapped.set_evaluation(True)
+    world = env.unwrapped
+    world.set_evaluation(True)
+    spec = world.spec_scene
+    if spec.goal is None or spec.goal.fixture is None:
+        raise SystemExit(f"{target}: its goal follows no fixture, so it has no hole (a peg-in-hole scene is needed)")
+    block = spec.fixture(spec.goal.fixture)
+    block_top = spec.table(block.table).top + block.size[2]
+    half_width = hole_width(block, spec.tool) / 2
     endings: collections.Counter[str] = collections.Counter()
     offsets, lengths = [], []
     for ep in range(args.episodes):
@@ -46,7 +52,6 @@ def main() -> None:
         while not done:
             obs, _, terminated, truncated, info = env.step(policy.predict(obs))
             done, steps = terminated or truncated, steps + 1
-        world = env.unwrapped
         tip, goal = np.asarray(world.state.tool_tip), np.asarray(world.goal)
         offset = float(np.linalg.norm(tip[:2] - goal[:2]))
         if info.get("is_success"):
@@ -55,7 +60,7 @@ def main() -> None:
             kind = "time limit"
         elif np.linalg.norm(tip - goal) > 0.8:
             kind = "strayed"
-        elif abs(tip[2] - BLOCK_TOP) < ON_TOP:
+        elif abs(tip[2] - block_top) < ON_TOP:
             kind = "collision: block top"
         else:
             kind = "collision: side or ground"
@@ -74,7 +79,7 @@ def main() -> None:
     if offsets:
         q1, med, q3 = np.percentile(np.array(offsets) * 1000, [25, 50, 75])
         print(f"tip's distance from the hole's centre at the end, episodes without success: median {med:.1f} mm "
-              f"(quartiles {q1:.1f}-{q3:.1f}); the hole's half-width is 14.5 mm")
+              f"(quartiles {q1:.1f}-{q3:.1f}); the hole's half-width is {half_width * 1000:.1f} mm")
 
 
 if __name__ == "__main__":
