@@ -154,15 +154,7 @@ def check_scene(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]:
                 )
             )
     low, high = ep.reach_height
-    if high > 0.5:
-        problems.append(
-            (
-                ("episode", "reach_height"),
-                f"episode.reach_height [{low:g}, {high:g}] reaches {high:g} m above the object, beyond the "
-                "arm's useful workspace over the table; keep high <= 0.5",
-            )
-        )
-    elif high > 0 and ep.reach_start <= 0:
+    if high > 0 and ep.reach_start <= 0:
         problems.append(
             (
                 ("episode", "reach_height"),
@@ -286,19 +278,13 @@ def check_curriculum(spec: SceneSpec) -> list[tuple[tuple[str | int, ...], str]]
             )
         if stage.reach_height is None:
             continue
-        loc = ("curriculum", "stages", i, "episode.reach_height")
-        low, high = stage.reach_height
         if spec.episode.reach_start <= 0:
             problems.append(
                 (
-                    loc,
+                    ("curriculum", "stages", i, "episode.reach_height"),
                     f"stage {i} sets episode.reach_height, but the scene's episode.reach_start is 0, so no episode "
                     "starts with the hand at an object; set episode.reach_start (e.g. 0.5) or drop the key",
                 )
-            )
-        if high > 0.5:
-            problems.append(
-                (loc, f"stage {i}'s reach height [{low:g}, {high:g}] reaches {high:g} m above the object; keep high <= 0.5")
             )
     if not any(stage.objects_count is not None for stage in cur.stages):
         return problems

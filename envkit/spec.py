@@ -70,15 +70,19 @@ def _each(ok: Callable[[float], bool], rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _low(ok: Callable[[float], bool], rule: str) -> AfterValidator:
-    """A range's low end passes `ok`, else "<rule>, got [low, high]"."""
+def _range_end(end: int, ok: Callable[[float], bool], rule: str) -> AfterValidator:
+    """A range's low (end 0) or high (end 1) end passes `ok`, else "<rule>, got [low, high]"."""
 
     def check(v: Range) -> Range:
-        if not ok(v[0]):
+        if not ok(v[end]):
             raise ValueError(f"{rule}, got [{v[0]}, {v[1]}]")
         return v
 
     return AfterValidator(check)
+
+
+_low = partial(_range_end, 0)
+_high = partial(_range_end, 1)
 
 
 def _positive(x: float) -> bool:
@@ -97,6 +101,16 @@ ScaleRange = Annotated[
 ]
 #: A range of physical quantities that cannot be negative (frictions).
 NonNegativeRange = Annotated[OrderedRange, _low(_non_negative, "must be >= 0")]
+#: Metres above an object a reach start may open the hand (`episode.reach_height`, and a
+#: curriculum stage's): ordered, >= 0, and within the arm's useful workspace over the table.
+MAX_REACH_HEIGHT = 0.5
+ReachHeightRange = Annotated[
+    NonNegativeRange,
+    _high(
+        lambda x: x <= MAX_REACH_HEIGHT,
+        f"reaches beyond the arm's useful workspace over the table; keep high <= {MAX_REACH_HEIGHT:g}",
+    ),
+]
 #: A range of mass multipliers: a zero mass would make a body static.
 MassScaleRange = Annotated[
     NonNegativeRange, _low(_positive, "mass_scale must be > 0 (a zero mass makes a body static)")
@@ -711,7 +725,7 @@ class EpisodeSpec(Strict):
         "object (drawn among those in play), so closing the fingers is all a grasp needs; with held_start, "
         "the two shares add up to at most 1. Evaluation always starts as the scene does",
     )
-    reach_height: NonNegativeRange = Field(
+    reach_height: ReachHeightRange = Field(
         (0.0, 0.0),
         description="training aid, with reach_start: [low, high] metres above the object's pinch point that "
         "a reach start puts the open hand, drawn uniformly per episode (a reverse curriculum in one "
@@ -784,7 +798,7 @@ class CurriculumStage(Strict):
         description="objects in play during this stage: the first k of the scene's objects.count; "
         "the others are out of play from the start (observed as zeros). Default: all of them",
     )
-    reach_height: NonNegativeRange | None = Field(
+    reach_height: ReachHeightRange | None = Field(
         None,
         alias="episode.reach_height",
         description="where this stage's reach starts (episode.reach_start) open the hand: [low, high] metres "
