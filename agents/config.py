@@ -111,6 +111,33 @@ class CommonConfig:
     tensorboard: bool = True
     """Also write TensorBoard scalars under RUN_DIR/tb."""
 
+    demos: str | None = None
+    """Demonstrations to learn from as well as from reward (PPO: DAPG, Rajeswaran et al. 2018;
+    TD3: TD3+BC's loss, online): null (none), `scripted` (record them at the start from envkit's
+    grasp-and-carry controller on the training scene, a sorting scene; see envkit.scripted) or
+    the path of an .npz written by `envkit demos`. For tasks whose key step Gaussian exploration does not find (Task B's grasp)."""
+    demo_episodes: int = 200
+    """Episodes the scripted controller plays when demos=scripted (only its successes are kept)."""
+    demo_seed: int = 10_000
+    """First episode seed of demos=scripted; far from the evaluation seeds, so evaluation scenes
+    are not demonstrated."""
+    demo_pretrain_steps: int = 10_000
+    """Behaviour-cloning gradient steps (minibatches of demo_batch_size) on the demonstrations
+    before the first environment step; 0 starts from a random policy. Not repeated on --resume."""
+    demo_coef: float = 1.0
+    """Weight of the behaviour-cloning loss (squared error between the policy's action and the
+    demonstrated one, in [-1, 1] units) added to the policy loss, multiplied by demo_decay per
+    update: the demonstrations guide the early updates and fade out. PPO adds it to each
+    minibatch's loss; TD3 to each actor update's, whose Q term it then divides by the batch's mean
+    |Q| (TD3+BC, Fujimoto and Gu 2021), so that the weight means the same at any reward scale."""
+    demo_decay: float = 0.95
+    """Decay of demo_coef per update: PPO applies it once per update (batch_size transitions),
+    TD3 once per 1000 transitions (0.95: 1/e after ~20 of them; 1.0 never fades)."""
+    demo_batch_size: int = 256
+    """Demonstration pairs per behaviour-cloning minibatch."""
+    demo_learning_rate: float = 1e-3
+    """Adam step size of the behaviour-cloning pretraining (the updates after it use learning_rate)."""
+
 
 @dataclass
 class PPOConfig(CommonConfig):
@@ -423,6 +450,14 @@ def validate_config(config: CommonConfig) -> None:
     _check(c.matmul_precision in PRECISIONS, "matmul_precision", c.matmul_precision,
            f"one of {', '.join(PRECISIONS)}{_did_you_mean(c.matmul_precision, PRECISIONS)}")
     _check(c.device == "cpu" or c.device.startswith(("cuda", "mps")), "device", c.device, "cpu, cuda[:N] or mps")
+    _check(c.demos is None or (c.demos.strip() != "" and (c.demos == "scripted" or c.demos.endswith(".npz"))),
+           "demos", c.demos, "null, `scripted` or the path of an .npz file written by `envkit demos`")
+    _check(c.demo_episodes >= 1, "demo_episodes", c.demo_episodes, ">= 1")
+    _check(c.demo_pretrain_steps >= 0, "demo_pretrain_steps", c.demo_pretrain_steps, ">= 0")
+    _check(c.demo_coef >= 0, "demo_coef", c.demo_coef, ">= 0")
+    _check(0.0 <= c.demo_decay <= 1.0, "demo_decay", c.demo_decay, "in [0, 1]")
+    _check(c.demo_batch_size >= 1, "demo_batch_size", c.demo_batch_size, ">= 1")
+    _check(c.demo_learning_rate > 0, "demo_learning_rate", c.demo_learning_rate, "> 0")
 
     if isinstance(c, PPOConfig):
         _check(c.batch_size >= c.n_envs, "batch_size", c.batch_size, f">= n_envs ({c.n_envs})")

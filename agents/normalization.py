@@ -56,10 +56,13 @@ class ObsNormalizer:
         self.epsilon = epsilon
         self.stats = {k: RunningMeanStd(layout.shapes[k]) for k in layout.vector_keys}
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.frozen = False
+        """Ignore updates: set after fitting the statistics to demonstrations (agents.demos), so that
+        a policy cloned from them keeps seeing its inputs as it learned them."""
 
     def update(self, obs: dict[str, np.ndarray]) -> None:
         """Update with a batch (leading axis = batch)."""
-        if not self.enabled:
+        if not self.enabled or self.frozen:
             return
         for k, rms in self.stats.items():
             rms.update(obs[k])

@@ -25,6 +25,7 @@ from agents.buffers import RolloutBuffer
 from agents.checkpoint import rng_state, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import PPOConfig
+from agents.demos import DemoSet, load_demos, start_from_demos
 from agents.errors import CheckpointError
 from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
 from agents.normalization import ObsNormalizer, RewardScaler
@@ -108,9 +109,18 @@ class PPO:
         self.augment = make_augmenter(run.layout, cfg.augment, cfg.augment_pad, run.seed)
         """Shifts the minibatches' images (augment=shift); the rollout itself sees raw frames."""
         self.updates = 0
+        self.demos: DemoSet | None = load_demos(cfg, run, self.device) if cfg.demos else None
+        self.demo_generator = torch.Generator().manual_seed(run.seed)
+        self.obs_norm.frozen = self.demos is not None and run.checkpoint is not None  # as start_from_demos left it
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
         run.set_policy(self.actor, self.obs_norm)
+
+    def demo_coef(self) -> float:
+        """The cloning loss's weight at this update (0 without demonstrations)."""
+        if self.demos is None:
+            return 0.0
+        return self.cfg.demo_coef * self.cfg.demo_decay ** self.updates
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
@@ -163,6 +173,8 @@ class PPO:
         # Running sums of UpdateStats in its field order, on the device: one stack and one add per
         # minibatch, read once per update (by field name, below).
         sums = torch.zeros(len(UpdateStats._fields), device=self.device)
+        demo_coef = self.demo_coef() if self.demo_coef() >= 1e-4 else 0.0  # faded out: skip its cost
+        demo_sum = torch.zeros((), device=self.device)
         n_minibatches = 0
         epochs_done = 0
         for _ in range(cfg.epochs if n else 0):  # a rollout of autoreset calls only holds nothing to learn
@@ -194,6 +206,10 @@ class PPO:
                     v_loss = 0.5 * ((values - b.returns[idx]) ** 2).mean()
 
                 loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                if demo_coef > 0:
+                    demo_loss = self.demos.loss(self.actor, self.obs_norm, cfg.demo_batch_size, self.demo_generator)
+                    loss = loss + demo_coef * demo_loss
+                    demo_sum += demo_loss.detach()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
@@ -224,6 +240,9 @@ class PPO:
             learning_rate=self.optimizer.param_groups[0]["lr"],
             epochs=epochs_done, batch_transitions=n, updates=self.updates,
         )
+        if self.demos is not None:
+            stats.update(demo_coef=demo_coef,
+                         demo_loss=float(demo_sum) / n_minibatches if demo_coef and n_minibatches else float("nan"))
         return stats
 
     # -------------------------------------------------------------------- loop
@@ -232,6 +251,12 @@ class PPO:
         obs = run.reset_envs()
         self.obs_norm.update(obs)
         obs_n = self.obs_norm.normalize(obs)
+        if self.demos is not None and run.global_step == 0 and self.updates == 0:
+            bc_loss = start_from_demos(self.actor, self.demos, self.obs_norm, cfg.demo_pretrain_steps,
+                                       cfg.demo_batch_size, cfg.demo_learning_rate, self.demo_generator)
+            obs_n = self.obs_norm.normalize(obs)
+            if not run.quiet and bc_loss is not None:
+                print(f"demos: behaviour cloning, {cfg.demo_pretrain_steps} steps, final loss {bc_loss:.4f}", flush=True)
         run.logger.mark_speed(run.global_step)
         if run.global_step == 0:
             run.maybe_evaluate(self.act_deterministic, final=True)  # the untrained baseline
@@ -264,7 +289,8 @@ class PPO:
             "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
             "algo_counters": {"updates": self.updates},
             "rng": {**rng_state(self.run.np_rng, self.device),
-                    "augment": None if self.augment is None else self.augment.state_dict()},
+                    "augment": None if self.augment is None else self.augment.state_dict(),
+                    "demos": self.demo_generator.get_state()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -284,3 +310,5 @@ class PPO:
         set_rng_state(state["rng"], self.run.np_rng, self.device)
         if self.augment is not None and state["rng"].get("augment") is not None:
             self.augment.load_state_dict(state["rng"]["augment"])
+        if state["rng"].get("demos") is not None:
+            self.demo_generator.set_state(state["rng"]["demos"])

@@ -49,6 +49,7 @@ from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import TD3Config
+from agents.demos import DemoSet, load_demos, start_from_demos
 from agents.errors import CheckpointError, RunWarning
 from agents.networks import DeterministicActor, ObsEncoder, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
@@ -80,6 +81,7 @@ class UpdateSums(NamedTuple):
     critic_loss: torch.Tensor
     actor_loss: torch.Tensor
     q_mean: torch.Tensor
+    demo_loss: torch.Tensor
 
 
 class TD3:
@@ -125,6 +127,9 @@ class TD3:
         """Actor updates summed in `sums` (actor_loss) since the last log row."""
         self.train_from = cfg.learning_starts
         """Updates start at this global step: learning_starts, or later after a resume without replay."""
+        self.demos: DemoSet | None = load_demos(cfg, run, self.device) if cfg.demos else None
+        self.demo_generator = torch.Generator().manual_seed(run.seed)
+        self.obs_norm.frozen = self.demos is not None and run.checkpoint is not None  # as start_from_demos left it
         if run.checkpoint is not None:
             self.load_state_dict(run.checkpoint)
         run.set_policy(self.actor, self.obs_norm)
@@ -153,9 +158,11 @@ class TD3:
         return self.actor(obs_to_tensor(self.obs_norm.normalize(obs), self.device)).cpu().numpy()
 
     def explore(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """Uniform random actions before learning_starts, then the actor plus Gaussian noise."""
+        """Uniform random actions before learning_starts, then the actor plus Gaussian noise. With
+        demonstrations the cloned actor acts from the first step: its data is what the critic
+        should learn first."""
         rng, cfg, n = self.run.np_rng, self.cfg, self.cfg.n_envs
-        if self.run.global_step < cfg.learning_starts:
+        if self.run.global_step < cfg.learning_starts and self.demos is None:
             return rng.uniform(-1.0, 1.0, (n, self.run.act_dim)).astype(np.float32)
         action = self.act_deterministic(obs)
         if cfg.exploration_noise > 0:
@@ -232,7 +239,31 @@ class TD3:
 
         # Actor and targets, every policy_delay critic updates: maximise Q_1(s, pi(s)).
         if self.critic_updates % cfg.policy_delay == 0:
-            self._actor_step(-self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True).mean())
+            q_pi = self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True)
+            self._actor_step(self._with_demos(q_pi))
+
+    def demo_coef(self) -> float:
+        """The cloning loss's weight now (0 without demonstrations): decays per 1000 transitions."""
+        if self.demos is None:
+            return 0.0
+        return self.cfg.demo_coef * self.cfg.demo_decay ** (self.run.global_step / 1000)
+
+    def _with_demos(self, q_pi: torch.Tensor) -> torch.Tensor:
+        """-mean Q_1(s, pi(s)); with demonstrations TD3+BC's -Q / mean|Q| plus the cloning loss.
+
+        The division keeps the Q term's gradient at the scale of the cloning term whatever the
+        reward scale (sorting's +500); it stays when the cloning weight has faded, so the actor's
+        gradient scale does not jump under Adam's running moments.
+        """
+        if self.demos is None:
+            return -q_pi.mean()
+        loss = -q_pi.mean() / q_pi.abs().mean().detach().clamp_min(1e-6)
+        coef = self.demo_coef()
+        if coef >= 1e-4:
+            bc = self.demos.loss(self.actor, self.obs_norm, self.cfg.demo_batch_size, self.demo_generator)
+            loss = loss + coef * bc
+            self.sums.demo_loss.add_(bc.detach())
+        return loss
 
     def _update_shared(self, b: ReplayBatch) -> None:
         """One encoder pass per batch on obs (with gradient: the critic loss trains the encoder)
@@ -258,7 +289,7 @@ class TD3:
         """-Q_1(s, pi(s)) on `feats` detached (computed before the critic step): neither the
         encoder nor the critic gets a gradient from it, only the actor's MLP."""
         f = feats.detach()
-        return -self.critic.heads([f], self.actor.head(f), only_first=True, detach=True).mean()
+        return self._with_demos(self.critic.heads([f], self.actor.head(f), only_first=True, detach=True))
 
     def train_steps(self) -> None:
         if self._switch_modes:
@@ -279,6 +310,9 @@ class TD3:
             "critic_updates": self.critic_updates,
             "buffer_size": len(self.buffer),
         }
+        if self.demos is not None:
+            coef = self.demo_coef()
+            stats.update(demo_coef=coef, demo_loss=sums["demo_loss"] / na if na and coef >= 1e-4 else float("nan"))
         if nc:
             assert_finite("critic_loss", stats["critic_loss"], self.run.global_step)
         if na:
@@ -292,6 +326,13 @@ class TD3:
     def learn(self) -> None:
         run, cfg = self.run, self.cfg
         obs = run.reset_envs()
+        if self.demos is not None and run.global_step == 0:
+            bc_loss = start_from_demos(self.actor, self.demos, self.obs_norm, cfg.demo_pretrain_steps,
+                                       cfg.demo_batch_size, cfg.demo_learning_rate, self.demo_generator)
+            with torch.no_grad():  # the targets start from the cloned actor, not the random one
+                torch._foreach_copy_(self._target, self._online)
+            if not run.quiet and bc_loss is not None:
+                print(f"demos: behaviour cloning, {cfg.demo_pretrain_steps} steps, final loss {bc_loss:.4f}", flush=True)
         run.logger.mark_speed(run.global_step)
         if run.global_step == 0:
             run.maybe_evaluate(self.act_deterministic, final=True)
@@ -353,7 +394,8 @@ class TD3:
             "obs_normalizer": self.obs_norm.state_dict(),
             "algo_counters": {"critic_updates": self.critic_updates, "vector_steps": self.vector_steps},
             "rng": {**rng_state(self.run.np_rng, self.device), "buffer": self.buffer.rng.bit_generator.state,
-                    "augment": None if self.augment is None else self.augment.state_dict()},
+                    "augment": None if self.augment is None else self.augment.state_dict(),
+                    "demos": self.demo_generator.get_state()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -374,6 +416,8 @@ class TD3:
         self.buffer.rng.bit_generator.state = state["rng"]["buffer"]
         if self.augment is not None and state["rng"].get("augment") is not None:
             self.augment.load_state_dict(state["rng"]["augment"])
+        if state["rng"].get("demos") is not None:
+            self.demo_generator.set_state(state["rng"]["demos"])
         self._restore_replay(state.get("replay"))
 
     def _restore_replay(self, expected: dict[str, Any] | None) -> None:

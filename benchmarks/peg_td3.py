@@ -1,7 +1,8 @@
-"""Task A (peg-in-hole, TD3): learning curves, wall time and steps/s of finished training runs.
+"""Learning curves, wall time and steps/s of finished training runs (made for Task A, TD3 on
+peg-in-hole; --title/--success/--threshold serve other tasks, e.g. Task B in docs/task-b.md).
 
     python benchmarks/peg_td3.py --run state=RUN_DIR --run camera=RUN_DIR \
-        [--plot docs/img/peg_td3_learning.png]
+        [--plot docs/img/peg_td3_learning.png] [--threshold 0.5]
 
 Reads the run directories `envkit train` writes (config.yaml, status.json, eval.csv,
 episodes.csv; the commands that made them are in docs/benchmarks.md, section "Task A:
@@ -88,9 +89,19 @@ def rates(run: dict) -> tuple[float, float]:
     return total, (b["global_step"] - a["global_step"]) / max(b["wall_time"] - a["wall_time"], 1e-9)
 
 
-def summary_table(runs: dict[str, dict]) -> str:
+def first_at(ev: pd.DataFrame, threshold: float) -> str:
+    """Step and wall time of the first evaluation at or above `threshold` ("-" if none)."""
+    hit = ev[ev["success_rate"] >= threshold]
+    if not len(hit):
+        return "-"
+    row = hit.iloc[0]
+    return f"{int(row['global_step']):,} ({row['wall_time'] / 60:.1f} min)"
+
+
+def summary_table(runs: dict[str, dict], threshold: float = 0.5) -> str:
     head = ("| run | env | steps | batch | vec_env | threads | status | wall time | steps/s (all) "
-            "| steps/s (after warm-up) | final success | final return | best success (step) |")
+            f"| steps/s (after warm-up) | final success | final return | best success (step) "
+            f"| first eval >= {threshold:g} (wall) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, run in runs.items():
         if run["config"] is None:
@@ -104,7 +115,7 @@ def summary_table(runs: dict[str, dict]) -> str:
             f"| {agent['vec_env']} | {agent['torch_threads']} | {run['status']['status']} "
             f"| {run['status']['wall_time'] / 60:.1f} min | {total:.0f} | {after:.0f} "
             f"| {final['success_rate']:.2f} | {final['mean_return']:.2f} "
-            f"| {best['success_rate']:.2f} ({int(best['global_step']):,}) |"
+            f"| {best['success_rate']:.2f} ({int(best['global_step']):,}) | {first_at(ev, threshold)} |"
         )
     return "\n".join(lines)
 
@@ -121,7 +132,11 @@ def curve_table(name: str, run: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(runs: dict[str, dict], path: Path) -> None:
+PEG_TITLE = "TD3 on envkit peg_in_hole (Task A)"
+PEG_SUCCESS = "tip within 1 cm of the hole bottom"
+
+
+def plot(runs: dict[str, dict], path: Path, title: str = PEG_TITLE, success: str = PEG_SUCCESS) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -137,12 +152,12 @@ def plot(runs: dict[str, dict], path: Path) -> None:
             ax_s.plot(ep["global_step"], ep["success_100"], "--", color=colour,
                       alpha=0.6, label=f"{name}: training episodes (last 100)")
         ax_r.plot(ev["global_step"], ev["mean_return"], "o-", color=colour, label=f"{name}: eval")
-    ax_s.set(xlabel="env steps", ylabel="success rate", ylim=(-0.03, 1.03), title="Success (tip within 1 cm of the hole bottom)")
-    ax_r.set(xlabel="env steps", ylabel="mean return", title="Mean evaluation return (progress + success bonus)")
+    ax_s.set(xlabel="env steps", ylabel="success rate", ylim=(-0.03, 1.03), title=f"Success ({success})")
+    ax_r.set(xlabel="env steps", ylabel="mean return", title="Mean evaluation return")
     for ax in (ax_s, ax_r):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("TD3 on envkit peg_in_hole (Task A)")
+    fig.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -156,6 +171,10 @@ def main() -> None:
                         help="an evaluation curve alone, for the plot and curve tables (repeatable)")
     parser.add_argument("--plot", type=Path, help="write the learning curves to this PNG")
     parser.add_argument("--save", type=Path, help="keep each run's curves in DIR/NAME (a few KB, for git)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="the summary says when each run's evaluation first reached this success rate")
+    parser.add_argument("--title", default=PEG_TITLE, help="the plot's title (other tasks than Task A)")
+    parser.add_argument("--success", default=PEG_SUCCESS, help="what success means, for the plot")
     args = parser.parse_args()
     runs: dict[str, dict] = {}
     for item in args.run:
@@ -176,12 +195,12 @@ def main() -> None:
                 continue
             if run["dir"].resolve() != (args.save / name).resolve():
                 save_run(run, args.save / name)
-    print(summary_table(runs))
+    print(summary_table(runs, args.threshold))
     for name, run in runs.items():
         print()
         print(curve_table(name, run))
     if args.plot is not None:
-        plot(runs, args.plot)
+        plot(runs, args.plot, args.title, args.success)
         print(f"\nplot: {args.plot}")
 
 

@@ -26,6 +26,7 @@ COMMANDS = (
     "train",
     "eval",
     "export",
+    "demos",
     "sweep",
     "tune",
     "report",

@@ -278,6 +278,17 @@ class SceneEnv(gym.Env[Any, np.ndarray]):
         if self.curriculum is not None:
             self.curriculum.evaluation = bool(evaluation)
 
+    def scripted_demos(self, episodes: int, seed: int, progress: Any = None) -> dict[str, Any]:
+        """Demonstrations of this scene by envkit's scripted grasp-and-carry controller
+        (envkit.scripted): the successful episodes' observation/action pairs and what produced
+        them. The agents' `demos: scripted` finds this method through wrappers, as it finds
+        `set_evaluation`, so they need nothing of envkit. Call it on an env set to evaluation:
+        the demonstrations should start as the scene does."""
+        from envkit.scripted import record_demos
+
+        demos = record_demos(self, episodes, seed=seed, progress=progress)
+        return {"obs": demos.obs, "actions": demos.actions, "meta": demos.meta}
+
     @property
     def training_state(self) -> dict[str, int]:
         """What a checkpoint keeps of this env (the agents' `training_state` protocol): the

@@ -24,6 +24,9 @@ POLICIES = Path(__file__).resolve().parents[2] / "benchmarks" / "policies"
         # TD3 from the 84x84 hand camera, 80k steps (docs/benchmarks.md, "Task A from the hand
         # camera"): 0.70 over 50 episodes, 0.8 over these 10 when committed
         ("peg_in_hole.pt", "envkit/peg_in_hole_hand-v0", 0.6),
+        # PPO from the scripted controller's demonstrations, 400k steps (docs/task-b.md,
+        # "Demonstrations"): 0.94 over 50 episodes, 1.0 over these 10 when committed
+        ("sort-1.pt", "envkit/sort-1-v0", 0.8),
     ],
 )
 def test_committed_policy_loads_and_scores(name: str, env: str, at_least: float) -> None:

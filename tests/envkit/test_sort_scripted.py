@@ -16,67 +16,21 @@ import numpy as np
 import pytest
 
 import envkit
-
-STEP = 0.05  # metres per unit of action (sort-1's ee_step)
-
-
-class GraspAndCarry:
-    """Above the object with the gripper open, down to its centre, close, lift to 12 cm, move
-    over the centre of the bin accepting its shape, lower to 6 cm, open."""
-
-    def __init__(self, spec, shape: str) -> None:
-        target = next(b for b in spec.bins if shape in b.accepts)
-        self.bin_xy = np.array(target.position[:2])
-        self.phase, self.t = "above", 0
-
-    @staticmethod
-    def _to(ee: np.ndarray, target, grip: float, gain: float = 1.0) -> np.ndarray:
-        return np.array([*np.clip(gain * (np.asarray(target) - ee) / STEP, -1, 1), grip], np.float32)
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        o, ee = obs[6:9], obs[18:21]  # the object's position; the end effector's position
-        self.t += 1
-        if self.phase == "above":
-            target = [o[0], o[1], o[2] + 0.08]
-            if np.linalg.norm(ee - target) < 0.01:
-                self.phase = "descend"
-            return self._to(ee, target, 1.0)
-        if self.phase == "descend":
-            target = [o[0], o[1], max(o[2], 0.015)]
-            if abs(ee[2] - target[2]) < 0.005:
-                self.phase, self.t = "close", 0
-            return self._to(ee, target, 1.0, 0.5)
-        if self.phase == "close":
-            if self.t > 6:
-                self.phase = "lift"
-            return np.array([0.0, 0.0, 0.0, -1.0], np.float32)
-        if self.phase == "lift":
-            if ee[2] > 0.1:
-                self.phase = "carry"
-            return self._to(ee, [ee[0], ee[1], 0.12], -1.0)
-        if self.phase == "carry":
-            target = [*self.bin_xy, 0.12]
-            if np.linalg.norm(ee[:2] - self.bin_xy) < 0.01:
-                self.phase = "lower"
-            return self._to(ee, target, -1.0, 0.6)
-        if self.phase == "lower":
-            if ee[2] < 0.07:
-                self.phase = "release"
-            return self._to(ee, [*self.bin_xy, 0.06], -1.0)
-        return np.array([0.0, 0.0, 0.0, 1.0], np.float32)
+from envkit.scripted import GraspAndCarry
 
 
 @pytest.mark.parametrize("scene", ["sort-1"])
 def test_grasp_and_carry_sorts_every_shape_into_its_bin(scene: str) -> None:
     env = envkit.make(scene)
-    spec = env.unwrapped.spec_scene
+    bot = GraspAndCarry(env.unwrapped.spec_scene, env.unwrapped.obs_layout)
     outcomes: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     lengths = []
     try:
         for ep in range(12):
             obs, _ = env.reset(seed=100 + ep)
             shape = env.unwrapped.objects[0].shape
-            bot, done, steps = GraspAndCarry(spec, shape), False, 0
+            bot.reset()
+            done, steps = False, 0
             while not done:
                 obs, _, terminated, truncated, info = env.step(bot(obs))
                 done, steps = terminated or truncated, steps + 1
@@ -101,7 +55,7 @@ def test_object_grasped_is_one_exactly_while_the_fingers_pinch_the_object() -> N
     by_phase: dict[str, list[float]] = collections.defaultdict(list)
     try:
         obs, _ = env.reset(seed=101)
-        bot, done = GraspAndCarry(spec, env.unwrapped.objects[0].shape), False
+        bot, done = GraspAndCarry(spec, env.unwrapped.obs_layout), False
         while not done:
             phase = bot.phase
             obs, _, terminated, truncated, info = env.step(bot(obs))
@@ -131,7 +85,7 @@ def test_held_bin_closeness_pays_only_while_held_and_grows_on_the_way_to_the_bin
         shape = env.unwrapped.objects[0].shape
         target = next(b for b in spec.bins if shape in b.accepts)
         lo, hi = np.subtract(target.position, target.half_extents)[:2], np.add(target.position, target.half_extents)[:2]
-        bot, done = GraspAndCarry(spec, shape), False
+        bot, done = GraspAndCarry(spec, env.unwrapped.obs_layout), False
         while not done:
             phase = bot.phase
             obs, _, terminated, truncated, info = env.step(bot(obs))

@@ -1,0 +1,163 @@
+"""Demonstrations for PPO: loading them, and the behaviour-cloning loss that uses them.
+
+Why: on Task B, Gaussian exploration from the scene's start never finds the grasp that
+sorting needs (docs/task-b.md), while a scripted controller sorts ~95% of the scenes.
+Demo-augmented policy gradient (DAPG, Rajeswaran et al. 2018) starts the policy from
+behaviour cloning on such demonstrations and keeps a fading cloning term in the policy
+loss, so the reward can improve on the demonstrations without PPO's first noisy updates
+forgetting them.
+
+A demonstration file is an .npz of plain arrays (`obs`, `actions`, `episode`, `meta` as a
+JSON string): it is loaded with allow_pickle=False, so it cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from agents.envs import set_evaluation
+from agents.errors import ConfigError
+from agents.networks import obs_to_tensor
+from agents.spaces import BOX_KEY, ActionScaler, ObsLayout
+
+
+def _check_layout(layout: ObsLayout) -> None:
+    if layout.is_dict or layout.image_keys:
+        raise ConfigError(
+            "Config field 'demos' needs a state observation (one Box vector): this env's observation has "
+            f"parts {', '.join(layout.shapes)}. Use a state scene (observation.mode: state) or set demos: null."
+        )
+
+
+def record_scripted(env_fn: Callable[[], gym.Env], episodes: int, seed: int, quiet: bool = True) -> dict[str, Any]:
+    """Demonstrations from the env's own scripted controller, on a fresh copy set to evaluation.
+
+    The protocol is one optional env method, `scripted_demos(episodes, seed, progress)`, found
+    through wrappers (envkit's sorting scenes have it): the agents import no env library.
+    """
+    env = env_fn()
+    try:
+        set_evaluation(env)  # the scene's own starts, not the training aids
+        has = getattr(env, "has_wrapper_attr", None)
+        method = env.get_wrapper_attr("scripted_demos") if callable(has) and has("scripted_demos") else None
+        if not callable(method):
+            raise ConfigError(
+                "Config field 'demos' = 'scripted' asks the env for its scripted demonstrations, and this env has "
+                "none (envkit sorting scenes only have them). Record demonstrations into an .npz of `obs` and "
+                "`actions` arrays and pass its path, or set demos: null."
+            )
+
+        def progress(done: int, total: int, ok: int) -> None:
+            if not quiet and (done % 50 == 0 or done == total):
+                print(f"demos: {done}/{total} scripted episodes, {ok} succeeded", flush=True)
+
+        return dict(method(episodes, seed, progress))
+    finally:
+        env.close()
+
+
+def load_demo_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config field 'demos' names {str(path)!r}, which does not exist. Write one with "
+                          "`envkit demos SCENE --out FILE.npz`, or set demos: scripted to record them at the start.")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"Demonstration file {path} cannot be read as a plain-array .npz ({exc}). Write it "
+                          "again with `envkit demos`.") from None
+    missing = [k for k in ("obs", "actions") if k not in data]
+    if missing:
+        raise ConfigError(f"Demonstration file {path} has no {' or '.join(missing)} array (it has "
+                          f"{', '.join(data) or 'nothing'}). Write it with `envkit demos`.")
+    meta = json.loads(str(data["meta"])) if "meta" in data else {}
+    return {"obs": data["obs"], "actions": data["actions"], "meta": meta}
+
+
+class DemoSet:
+    """The demonstrations on the device, with the policy-scale actions and a cloning loss."""
+
+    def __init__(self, data: dict[str, Any], layout: ObsLayout, scaler: ActionScaler, device: torch.device,
+                 source: str) -> None:
+        _check_layout(layout)
+        obs = np.asarray(data["obs"], np.float32)
+        actions = np.asarray(data["actions"], np.float32)
+        (dim,) = layout.shapes[BOX_KEY]
+        act_dim = scaler.low.shape[0]
+        if obs.ndim != 2 or obs.shape[1] != dim or actions.shape != (obs.shape[0], act_dim) or not len(obs):
+            raise ConfigError(
+                f"Demonstrations {source} do not fit this env: they hold observations of shape {obs.shape} and "
+                f"actions of shape {actions.shape}, the env needs (N, {dim}) and (N, {act_dim}) with N >= 1. "
+                "Record them on the scene you train on."
+            )
+        if not (np.isfinite(obs).all() and np.isfinite(actions).all()):
+            raise ConfigError(f"Demonstrations {source} contain NaN or inf values. Record them again.")
+        self.meta = data.get("meta", {})
+        self.source = source
+        self.obs = obs
+        self.actions = torch.as_tensor(np.clip(scaler.from_env(actions), -1.0, 1.0), device=device)
+        self.device = device
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+    def loss(self, actor: nn.Module, obs_norm: Any, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """Mean squared error between the policy's mean and the demonstrated action on a minibatch.
+
+        The observations are normalised with the current running statistics each time, so the
+        cloning target stays right while the statistics move with the policy's own visits.
+        """
+        idx = torch.randint(0, len(self.obs), (min(batch_size, len(self.obs)),), generator=generator)
+        obs = obs_norm.normalize({BOX_KEY: self.obs[idx.numpy()]})
+        mean = actor(obs_to_tensor(obs, self.device))
+        return (mean - self.actions[idx.to(self.device)]).pow(2).sum(-1).mean()
+
+
+def load_demos(cfg: Any, run: Any, device: torch.device) -> DemoSet:
+    """The demonstrations a config names (`demos`), checked against the run's env."""
+    if cfg.demos == "scripted":
+        data = record_scripted(run.env_fn, cfg.demo_episodes, cfg.demo_seed, quiet=run.quiet)
+        source = f"scripted ({cfg.demo_episodes} episodes from seed {cfg.demo_seed})"
+    else:
+        data = load_demo_file(cfg.demos)
+        source = str(cfg.demos)
+    demos = DemoSet(data, run.layout, run.action_scaler, device, source)
+    if not run.quiet:
+        rate = demos.meta.get("success_rate")
+        print(f"demos: {len(demos)} pairs from {source}" + (f", controller success {rate:.2f}" if rate is not None else ""),
+              flush=True)
+    return demos
+
+
+def start_from_demos(actor: nn.Module, demos: DemoSet, obs_norm: Any, steps: int, batch_size: int, lr: float,
+                     generator: torch.Generator) -> float | None:
+    """Fit the observation statistics to the demonstrations and freeze them, then clone them for
+    `steps` minibatches; returns the last minibatch's loss (None without cloning steps).
+
+    Frozen statistics: with running ones, the first rollouts (longer episodes, other states)
+    moved the normalisation under the cloned policy, which then did something else; on sort-1
+    that took the deterministic policy from 0.88 to 0 within 30k steps (docs/task-b.md).
+    The cloning has its own Adam: the agent's optimiser should start from the agent's gradients.
+    """
+    obs_norm.update({BOX_KEY: demos.obs})
+    obs_norm.frozen = True
+    if not steps:
+        return None
+    opt = torch.optim.Adam(actor.parameters(), lr=lr)
+    actor.train()
+    loss = torch.zeros(())
+    for _ in range(steps):
+        loss = demos.loss(actor, obs_norm, batch_size, generator)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return float(loss.detach())
