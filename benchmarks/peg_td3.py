@@ -141,6 +141,7 @@ def plot(runs: dict[str, dict], path: Path, title: str = PEG_TITLE, success: str
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (ax_s, ax_r) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for i, (name, run) in enumerate(runs.items()):
@@ -154,7 +155,9 @@ def plot(runs: dict[str, dict], path: Path, title: str = PEG_TITLE, success: str
         ax_r.plot(ev["global_step"], ev["mean_return"], "o-", color=colour, label=f"{name}: eval")
     ax_s.set(xlabel="env steps", ylabel="success rate", ylim=(-0.03, 1.03), title=f"Success ({success})")
     ax_r.set(xlabel="env steps", ylabel="mean return", title="Mean evaluation return")
+    steps = matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:.0f}k")
     for ax in (ax_s, ax_r):
+        ax.xaxis.set_major_formatter(steps)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
