@@ -115,7 +115,8 @@ class CommonConfig:
     """Demonstrations to learn from as well as from reward (PPO: DAPG, Rajeswaran et al. 2018;
     TD3: TD3+BC's loss, online): null (none), `scripted` (record them at the start from envkit's
     grasp-and-carry controller on the training scene, a sorting scene; see envkit.scripted) or
-    the path of an .npz written by `envkit demos`. For tasks whose key step Gaussian exploration does not find (Task B's grasp)."""
+    the path of an .npz written by `envkit demos`. For tasks whose key step Gaussian exploration
+    does not find (Task B's grasp)."""
     demo_episodes: int = 200
     """Episodes the scripted controller plays when demos=scripted (only its successes are kept)."""
     demo_seed: int = 10_000

@@ -1,11 +1,11 @@
-"""Demonstrations for PPO: loading them, and the behaviour-cloning loss that uses them.
+"""Demonstrations for PPO and TD3: loading them, and the behaviour-cloning loss that uses them.
 
 Why: on Task B, Gaussian exploration from the scene's start never finds the grasp that
 sorting needs (docs/task-b.md), while a scripted controller sorts ~95% of the scenes.
 Demo-augmented policy gradient (DAPG, Rajeswaran et al. 2018) starts the policy from
 behaviour cloning on such demonstrations and keeps a fading cloning term in the policy
-loss, so the reward can improve on the demonstrations without PPO's first noisy updates
-forgetting them.
+loss, so the reward can improve on the demonstrations without the agent's first noisy
+updates forgetting them (TD3 adds the same term to TD3+BC's actor loss).
 
 A demonstration file is an .npz of plain arrays (`obs`, `actions`, `episode`, `meta` as a
 JSON string): it is loaded with allow_pickle=False, so it cannot run code.
@@ -23,10 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.envs import set_evaluation
+from agents.envs import env_method, set_evaluation
 from agents.errors import ConfigError
 from agents.networks import obs_to_tensor
 from agents.spaces import BOX_KEY, ActionScaler, ObsLayout
+
+FADED_OUT = 1e-4
+"""A cloning weight below this is treated as 0: the term has faded and its cost is skipped."""
 
 
 def _check_layout(layout: ObsLayout) -> None:
@@ -46,9 +49,8 @@ def record_scripted(env_fn: Callable[[], gym.Env], episodes: int, seed: int, qui
     env = env_fn()
     try:
         set_evaluation(env)  # the scene's own starts, not the training aids
-        has = getattr(env, "has_wrapper_attr", None)
-        method = env.get_wrapper_attr("scripted_demos") if callable(has) and has("scripted_demos") else None
-        if not callable(method):
+        method = env_method(env, "scripted_demos")
+        if method is None:
             raise ConfigError(
                 "Config field 'demos' = 'scripted' asks the env for its scripted demonstrations, and this env has "
                 "none (envkit sorting scenes only have them). Record demonstrations into an .npz of `obs` and "
@@ -111,10 +113,11 @@ class DemoSet:
         return len(self.obs)
 
     def loss(self, actor: nn.Module, obs_norm: Any, batch_size: int, generator: torch.Generator) -> torch.Tensor:
-        """Mean squared error between the policy's mean and the demonstrated action on a minibatch.
+        """Squared error between the policy's action (PPO: its mean) and the demonstrated action on
+        a minibatch, summed over action dimensions and averaged over the minibatch.
 
-        The observations are normalised with the current running statistics each time, so the
-        cloning target stays right while the statistics move with the policy's own visits.
+        The observations are kept raw and normalised per minibatch with the normaliser the policy
+        acts through (frozen at the demonstrations' statistics by `start_from_demos`).
         """
         idx = torch.randint(0, len(self.obs), (min(batch_size, len(self.obs)),), generator=generator)
         obs = obs_norm.normalize({BOX_KEY: self.obs[idx.numpy()]})
@@ -138,10 +141,10 @@ def load_demos(cfg: Any, run: Any, device: torch.device) -> DemoSet:
     return demos
 
 
-def start_from_demos(actor: nn.Module, demos: DemoSet, obs_norm: Any, steps: int, batch_size: int, lr: float,
-                     generator: torch.Generator) -> float | None:
+def start_from_demos(actor: nn.Module, demos: DemoSet, obs_norm: Any, cfg: Any, generator: torch.Generator,
+                     quiet: bool) -> None:
     """Fit the observation statistics to the demonstrations and freeze them, then clone them for
-    `steps` minibatches; returns the last minibatch's loss (None without cloning steps).
+    `cfg.demo_pretrain_steps` minibatches (saying the last one's loss unless quiet).
 
     Frozen statistics: with running ones, the first rollouts (longer episodes, other states)
     moved the normalisation under the cloned policy, which then did something else; on sort-1
@@ -150,14 +153,16 @@ def start_from_demos(actor: nn.Module, demos: DemoSet, obs_norm: Any, steps: int
     """
     obs_norm.update({BOX_KEY: demos.obs})
     obs_norm.frozen = True
+    steps = cfg.demo_pretrain_steps
     if not steps:
-        return None
-    opt = torch.optim.Adam(actor.parameters(), lr=lr)
+        return
+    opt = torch.optim.Adam(actor.parameters(), lr=cfg.demo_learning_rate)
     actor.train()
     loss = torch.zeros(())
     for _ in range(steps):
-        loss = demos.loss(actor, obs_norm, batch_size, generator)
+        loss = demos.loss(actor, obs_norm, cfg.demo_batch_size, generator)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    return float(loss.detach())
+    if not quiet:
+        print(f"demos: behaviour cloning, {steps} steps, final loss {float(loss.detach()):.4f}", flush=True)

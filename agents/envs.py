@@ -218,22 +218,29 @@ def final_info_success(info: dict[str, Any], i: int) -> float | None:
     return None if v is None else float(np.asarray(v).item())
 
 
+def env_method(env: gym.Env, name: str) -> Callable[..., Any] | None:
+    """The env's optional protocol method `name`, found through wrappers; None if it has none.
+
+    The agents talk to envs beyond gymnasium's API only through such methods
+    (`set_evaluation`, `scripted_demos`), so they stay free of any env library.
+    """
+    has = getattr(env, "has_wrapper_attr", None)
+    if callable(has):
+        method = env.get_wrapper_attr(name) if has(name) else None
+    else:
+        method = getattr(env, name, None)
+    return method if callable(method) else None
+
+
 def set_evaluation(env: gym.Env) -> bool:
     """Tell an env it is the evaluation env, if it wants to know; True if it did.
 
     The protocol is one optional method, `set_evaluation(True)`, found through wrappers.
     An env that trains differently from how it is judged (a curriculum of easier stages)
-    then plays its full task, so evaluation measures what the user asked for; the agents
-    stay free of any env library.
+    then plays its full task, so evaluation measures what the user asked for.
     """
-    has = getattr(env, "has_wrapper_attr", None)
-    if callable(has):
-        if not has("set_evaluation"):
-            return False
-        method = env.get_wrapper_attr("set_evaluation")
-    else:
-        method = getattr(env, "set_evaluation", None)
-    if not callable(method):
+    method = env_method(env, "set_evaluation")
+    if method is None:
         return False
     method(True)
     return True

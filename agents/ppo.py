@@ -25,7 +25,7 @@ from agents.buffers import RolloutBuffer
 from agents.checkpoint import rng_state, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import PPOConfig
-from agents.demos import DemoSet, load_demos, start_from_demos
+from agents.demos import FADED_OUT, DemoSet, load_demos, start_from_demos
 from agents.errors import CheckpointError
 from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
 from agents.normalization import ObsNormalizer, RewardScaler
@@ -173,7 +173,8 @@ class PPO:
         # Running sums of UpdateStats in its field order, on the device: one stack and one add per
         # minibatch, read once per update (by field name, below).
         sums = torch.zeros(len(UpdateStats._fields), device=self.device)
-        demo_coef = self.demo_coef() if self.demo_coef() >= 1e-4 else 0.0  # faded out: skip its cost
+        demo_coef = self.demo_coef()
+        demo_coef = demo_coef if demo_coef >= FADED_OUT else 0.0
         demo_sum = torch.zeros((), device=self.device)
         n_minibatches = 0
         epochs_done = 0
@@ -252,11 +253,8 @@ class PPO:
         self.obs_norm.update(obs)
         obs_n = self.obs_norm.normalize(obs)
         if self.demos is not None and run.global_step == 0 and self.updates == 0:
-            bc_loss = start_from_demos(self.actor, self.demos, self.obs_norm, cfg.demo_pretrain_steps,
-                                       cfg.demo_batch_size, cfg.demo_learning_rate, self.demo_generator)
-            obs_n = self.obs_norm.normalize(obs)
-            if not run.quiet and bc_loss is not None:
-                print(f"demos: behaviour cloning, {cfg.demo_pretrain_steps} steps, final loss {bc_loss:.4f}", flush=True)
+            start_from_demos(self.actor, self.demos, self.obs_norm, cfg, self.demo_generator, run.quiet)
+            obs_n = self.obs_norm.normalize(obs)  # with the demonstrations' statistics
         run.logger.mark_speed(run.global_step)
         if run.global_step == 0:
             run.maybe_evaluate(self.act_deterministic, final=True)  # the untrained baseline

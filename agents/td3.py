@@ -49,7 +49,7 @@ from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import TD3Config
-from agents.demos import DemoSet, load_demos, start_from_demos
+from agents.demos import FADED_OUT, DemoSet, load_demos, start_from_demos
 from agents.errors import CheckpointError, RunWarning
 from agents.networks import DeterministicActor, ObsEncoder, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
@@ -259,7 +259,7 @@ class TD3:
             return -q_pi.mean()
         loss = -q_pi.mean() / q_pi.abs().mean().detach().clamp_min(1e-6)
         coef = self.demo_coef()
-        if coef >= 1e-4:
+        if coef >= FADED_OUT:
             bc = self.demos.loss(self.actor, self.obs_norm, self.cfg.demo_batch_size, self.demo_generator)
             loss = loss + coef * bc
             self.sums.demo_loss.add_(bc.detach())
@@ -312,7 +312,7 @@ class TD3:
         }
         if self.demos is not None:
             coef = self.demo_coef()
-            stats.update(demo_coef=coef, demo_loss=sums["demo_loss"] / na if na and coef >= 1e-4 else float("nan"))
+            stats.update(demo_coef=coef, demo_loss=sums["demo_loss"] / na if na and coef >= FADED_OUT else float("nan"))
         if nc:
             assert_finite("critic_loss", stats["critic_loss"], self.run.global_step)
         if na:
@@ -327,12 +327,9 @@ class TD3:
         run, cfg = self.run, self.cfg
         obs = run.reset_envs()
         if self.demos is not None and run.global_step == 0:
-            bc_loss = start_from_demos(self.actor, self.demos, self.obs_norm, cfg.demo_pretrain_steps,
-                                       cfg.demo_batch_size, cfg.demo_learning_rate, self.demo_generator)
+            start_from_demos(self.actor, self.demos, self.obs_norm, cfg, self.demo_generator, run.quiet)
             with torch.no_grad():  # the targets start from the cloned actor, not the random one
                 torch._foreach_copy_(self._target, self._online)
-            if not run.quiet and bc_loss is not None:
-                print(f"demos: behaviour cloning, {cfg.demo_pretrain_steps} steps, final loss {bc_loss:.4f}", flush=True)
         run.logger.mark_speed(run.global_step)
         if run.global_step == 0:
             run.maybe_evaluate(self.act_deterministic, final=True)

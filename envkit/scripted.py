@@ -14,6 +14,7 @@ control, and a gripper.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,8 +202,6 @@ def record_demos(env: Any, episodes: int, seed: int = 0, keep: str = "success",
 
 def save_demos(demos: Demos, path: str | Path) -> Path:
     """An .npz of plain arrays (the metadata as a JSON string): loading it never unpickles."""
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
