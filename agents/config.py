@@ -134,6 +134,11 @@ class CommonConfig:
     demo_decay: float = 0.95
     """Decay of demo_coef per update: PPO applies it once per update (batch_size transitions),
     TD3 once per 1000 transitions (0.95: 1/e after ~20 of them; 1.0 never fades)."""
+    demo_decay_every: int | None = None
+    """Transitions per demo_decay factor; null keeps the defaults above (PPO: one batch, TD3:
+    1000). Set it to compare PPO batch sizes: per update, a 200k batch would keep the cloning term
+    40 times longer in timesteps than a 5k batch; per a fixed number of transitions both see the
+    same weight at the same step (experiment=task_b_batch)."""
     demo_batch_size: int = 256
     """Demonstration pairs per behaviour-cloning minibatch."""
     demo_learning_rate: float = 1e-3
@@ -457,6 +462,8 @@ def validate_config(config: CommonConfig) -> None:
     _check(c.demo_pretrain_steps >= 0, "demo_pretrain_steps", c.demo_pretrain_steps, ">= 0")
     _check(c.demo_coef >= 0, "demo_coef", c.demo_coef, ">= 0")
     _check(0.0 <= c.demo_decay <= 1.0, "demo_decay", c.demo_decay, "in [0, 1]")
+    _check(c.demo_decay_every is None or c.demo_decay_every >= 1, "demo_decay_every", c.demo_decay_every,
+           "null or >= 1 (transitions per demo_decay factor)")
     _check(c.demo_batch_size >= 1, "demo_batch_size", c.demo_batch_size, ">= 1")
     _check(c.demo_learning_rate > 0, "demo_learning_rate", c.demo_learning_rate, "> 0")
 

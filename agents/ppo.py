@@ -117,10 +117,13 @@ class PPO:
         run.set_policy(self.actor, self.obs_norm)
 
     def demo_coef(self) -> float:
-        """The cloning loss's weight at this update (0 without demonstrations)."""
+        """The cloning loss's weight at this update (0 without demonstrations): one demo_decay factor
+        per earlier update, or per demo_decay_every transitions the earlier updates consumed."""
         if self.demos is None:
             return 0.0
-        return self.cfg.demo_coef * self.cfg.demo_decay ** self.updates
+        every = self.cfg.demo_decay_every
+        fades = self.updates if every is None else self.updates * self.cfg.batch_size / every
+        return self.cfg.demo_coef * self.cfg.demo_decay ** fades
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()

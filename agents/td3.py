@@ -243,10 +243,12 @@ class TD3:
             self._actor_step(self._with_demos(q_pi))
 
     def demo_coef(self) -> float:
-        """The cloning loss's weight now (0 without demonstrations): decays per 1000 transitions."""
+        """The cloning loss's weight now (0 without demonstrations): decays per demo_decay_every
+        (default 1000) transitions."""
         if self.demos is None:
             return 0.0
-        return self.cfg.demo_coef * self.cfg.demo_decay ** (self.run.global_step / 1000)
+        every = self.cfg.demo_decay_every or 1000
+        return self.cfg.demo_coef * self.cfg.demo_decay ** (self.run.global_step / every)
 
     def _with_demos(self, q_pi: torch.Tensor) -> torch.Tensor:
         """-mean Q_1(s, pi(s)); with demonstrations TD3+BC's -Q / mean|Q| plus the cloning loss.

@@ -86,6 +86,20 @@ def test_the_cloning_term_is_logged_fades_and_resume_does_not_clone_again(tmp_pa
     assert more["obs_normalizer"]["stats"]["obs"]["count"] == stats0["count"]
 
 
+def test_demo_decay_every_fades_ppos_cloning_term_per_transitions_not_per_update(tmp_path, fast) -> None:
+    """experiment=task_b_batch: batch sizes compared at equal timesteps must see the same weight."""
+    demos = write_demos(tmp_path / "d.npz")
+    for batch in (64, 128):
+        run = tmp_path / f"b{batch}"
+        agents.train(TargetEnv, "ppo", cfg(fast, demos=str(demos), demo_pretrain_steps=10, demo_decay=0.5,
+                                           demo_decay_every=64, batch_size=batch, log_every=1, total_timesteps=512),
+                     run_dir=run, seed=0, quiet=True)
+        stats = pd.read_csv(run / "train_stats.csv")
+        assert len(stats) == 512 // batch
+        # Update k has consumed k * batch transitions before it: 0.5 per 64 of them.
+        np.testing.assert_allclose(stats["demo_coef"], 0.5 ** (np.arange(len(stats)) * batch / 64))
+
+
 def test_td3_adds_the_cloning_term_to_the_actor_loss_and_fades_it_per_1000_steps(tmp_path, fast) -> None:
     demos = write_demos(tmp_path / "d.npz")
     config = cfg(fast, "td3", demos=str(demos), demo_pretrain_steps=10, demo_decay=0.5, log_every=500,
@@ -139,7 +153,8 @@ def test_demonstrations_that_do_not_fit_are_clear_errors(tmp_path, fast) -> None
 
 
 @pytest.mark.parametrize("field,value", [("demos", "demos.pkl"), ("demo_decay", 1.5), ("demo_coef", -1.0),
-                                         ("demo_episodes", 0), ("demo_learning_rate", 0.0)])
+                                         ("demo_episodes", 0), ("demo_learning_rate", 0.0),
+                                         ("demo_decay_every", 0)])
 def test_bad_demo_settings_are_refused_before_anything_runs(tmp_path, fast, field, value) -> None:
     with pytest.raises(ConfigError, match=field):
         agents.train(TargetEnv, "ppo", cfg(fast, **{field: value}), run_dir=tmp_path / "run", quiet=True)

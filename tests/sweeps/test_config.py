@@ -134,10 +134,28 @@ def test_task_b_grid_is_the_reference_grid() -> None:
     assert cfg.agent.minibatch_size <= 5000  # valid for every batch size of the grid
 
 
+def test_task_b_batch_grid_compares_batch_sizes_at_equal_gradient_steps_per_transition() -> None:
+    from agents import make_config
+
+    p = plan(["experiment=task_b_batch"])
+    assert p.sweep_dir == Path("runs/sweeps/task_b_batch") and len(p.trials) == 12
+    per_transition = set()
+    for batch in (5000, 10000, 50000, 200000):
+        with hydra_context():
+            cfg = compose("config", overrides=["experiment=task_b_batch", f"agent.batch_size={batch}"])
+        agent = OmegaConf.to_container(cfg.agent, resolve=True)
+        config = make_config(agent.pop("algo"), agent)
+        assert config.batch_size == batch and batch % config.minibatch_size == 0 and batch % config.n_envs == 0
+        assert config.total_timesteps >= batch  # every batch size makes at least one update
+        assert config.demos == "scripted" and config.demo_decay_every is not None  # fades per step, not update
+        per_transition.add(config.epochs / config.minibatch_size)
+    assert len(per_transition) == 1
+
+
 def test_experiments_are_valid_agent_configs() -> None:
     from agents import make_config
 
-    for exp in ("quickstart", "task_a", "task_b"):
+    for exp in ("quickstart", "task_a", "task_b", "task_b_batch", "task_b_rewards"):
         with hydra_context():
             cfg = compose("config", overrides=[f"experiment={exp}"])
         agent = OmegaConf.to_container(cfg.agent, resolve=True)
