@@ -32,6 +32,12 @@ FADED_OUT = 1e-4
 """A cloning weight below this is treated as 0: the term has faded and its cost is skipped."""
 
 
+def cloning_weight(cfg: Any, transitions: float, default_every: float) -> float:
+    """demo_coef faded by one demo_decay factor per demo_decay_every transitions (default_every
+    when it is null): the one fading rule of both agents, which differ only in what they count."""
+    return cfg.demo_coef * cfg.demo_decay ** (transitions / (cfg.demo_decay_every or default_every))
+
+
 def _check_layout(layout: ObsLayout) -> None:
     if layout.is_dict or layout.image_keys:
         raise ConfigError(

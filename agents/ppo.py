@@ -25,7 +25,7 @@ from agents.buffers import RolloutBuffer
 from agents.checkpoint import rng_state, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import PPOConfig
-from agents.demos import FADED_OUT, DemoSet, load_demos, start_from_demos
+from agents.demos import FADED_OUT, DemoSet, cloning_weight, load_demos, start_from_demos
 from agents.errors import CheckpointError
 from agents.networks import GaussianActor, ValueCritic, obs_to_tensor
 from agents.normalization import ObsNormalizer, RewardScaler
@@ -121,9 +121,7 @@ class PPO:
         per earlier update, or per demo_decay_every transitions the earlier updates consumed."""
         if self.demos is None:
             return 0.0
-        every = self.cfg.demo_decay_every
-        fades = self.updates if every is None else self.updates * self.cfg.batch_size / every
-        return self.cfg.demo_coef * self.cfg.demo_decay ** fades
+        return cloning_weight(self.cfg, self.updates * self.cfg.batch_size, default_every=self.cfg.batch_size)
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()

@@ -49,7 +49,7 @@ from agents.buffers import ReplayBatch, ReplayBuffer
 from agents.checkpoint import rng_state, save_arrays_atomic, set_rng_state
 from agents.compute import retain_freed_memory
 from agents.config import TD3Config
-from agents.demos import FADED_OUT, DemoSet, load_demos, start_from_demos
+from agents.demos import FADED_OUT, DemoSet, cloning_weight, load_demos, start_from_demos
 from agents.errors import CheckpointError, RunWarning
 from agents.networks import DeterministicActor, ObsEncoder, QEnsemble, mode_matters, obs_to_tensor
 from agents.normalization import ObsNormalizer
@@ -247,8 +247,7 @@ class TD3:
         (default 1000) transitions."""
         if self.demos is None:
             return 0.0
-        every = self.cfg.demo_decay_every or 1000
-        return self.cfg.demo_coef * self.cfg.demo_decay ** (self.run.global_step / every)
+        return cloning_weight(self.cfg, self.run.global_step, default_every=1000)
 
     def _with_demos(self, q_pi: torch.Tensor) -> torch.Tensor:
         """-mean Q_1(s, pi(s)); with demonstrations TD3+BC's -Q / mean|Q| plus the cloning loss.
