@@ -152,10 +152,31 @@ def test_task_b_batch_grid_compares_batch_sizes_at_equal_gradient_steps_per_tran
     assert len(per_transition) == 1
 
 
+def test_task_b_scenes_grid_runs_every_sorting_scene_to_its_own_limit() -> None:
+    from agents import make_config
+
+    p = plan(["experiment=task_b_scenes"])
+    assert p.sweep_dir == Path("runs/sweeps/task_b_scenes") and len(p.trials) == 12
+    scenes = ("sort-1-blocker", "sort-2", "sort-5-blocker", "sort-5-blocker-curriculum")
+    for scene in scenes:
+        assert sum(f"scene={scene}" in t for t in p.trials) == 3
+        with hydra_context():
+            cfg = compose("config", overrides=["experiment=task_b_scenes", f"scene={scene}"])
+        agent = OmegaConf.to_container(cfg.agent, resolve=True)
+        config = make_config(agent.pop("algo"), agent)
+        # Five objects take the controller ~270 steps: a capped evaluation would count slow sorts as failures.
+        assert config.eval_max_steps is None and config.demos == "scripted" and config.total_timesteps == 200_000
+        spec = load_scene(scene, scene_overrides(OmegaConf.to_container(cfg)))
+        assert [t.term for t in spec.reward.terms] == [t.term for t in load_scene("sort-1", {}).reward.terms]
+        assert (spec.curriculum is not None) == scene.endswith("curriculum")
+
+
 def test_experiments_are_valid_agent_configs() -> None:
     from agents import make_config
 
-    for exp in ("quickstart", "task_a", "task_b", "task_b_batch", "task_b_rewards"):
+    experiments = sorted(f.stem for f in (Path(__file__).parents[2] / "sweeps/conf/experiment").glob("*.yaml"))
+    assert {"quickstart", "task_b_batch", "task_b_rewards", "task_b_scenes"} <= set(experiments)
+    for exp in experiments:
         with hydra_context():
             cfg = compose("config", overrides=[f"experiment={exp}"])
         agent = OmegaConf.to_container(cfg.agent, resolve=True)
