@@ -18,6 +18,7 @@ from envkit.loader import load_scene
 from rewards.presets import PRESETS
 from sweeps.launch import hydra_context, plan
 from sweeps.schema import trial_dir_name
+from sweeps.train import CONF_DIR
 from sweeps.trial import fingerprint, scene_overrides
 
 
@@ -174,7 +175,7 @@ def test_task_b_scenes_grid_runs_every_sorting_scene_to_its_own_limit() -> None:
 def test_experiments_are_valid_agent_configs() -> None:
     from agents import make_config
 
-    experiments = sorted(f.stem for f in (Path(__file__).parents[2] / "sweeps/conf/experiment").glob("*.yaml"))
+    experiments = sorted(f.stem for f in (CONF_DIR / "experiment").glob("*.yaml"))
     assert {"quickstart", "task_b_batch", "task_b_rewards", "task_b_scenes"} <= set(experiments)
     for exp in experiments:
         with hydra_context():
