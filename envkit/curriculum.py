@@ -6,6 +6,8 @@ that got lucky does not drag the others along, and no process has to talk to ano
 A promotion takes effect at the next reset, never mid-episode, so an episode is played
 in one stage from start to end. In evaluation mode the env plays the last stage (the
 full task) and records nothing, so measuring a policy never changes how it is trained.
+A pinned stage (`pin`, used to record demonstrations of every stage) overrides both and
+likewise records nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Curriculum:
         self.evaluation = False
         self._window: deque[bool] = deque(maxlen=spec.window)
         self._promote = False
+        self.pinned: int | None = None
+        """A stage played regardless of training or evaluation mode, without promotion (see pin)."""
 
     @property
     def last(self) -> int:
@@ -31,7 +35,9 @@ class Curriculum:
 
     @property
     def stage(self) -> int:
-        """The stage episodes are played in now (the last one in evaluation mode)."""
+        """The stage episodes are played in now (the pinned one, else the last one in evaluation mode)."""
+        if self.pinned is not None:
+            return self.pinned
         return self.last if self.evaluation else self.training_stage
 
     @property
@@ -57,9 +63,18 @@ class Curriculum:
         self._window.clear()
         self._promote = False
 
+    def pin(self, stage: int | None) -> None:
+        """Play `stage` from the next reset on, whatever the mode, and record nothing (None unpins).
+
+        Demonstrations are recorded this way, stage by stage, so that the training stages'
+        states are in them; the training stage and its window are left as they were."""
+        if stage is not None and not 0 <= stage <= self.last:
+            raise ValueError(f"curriculum stage must be in 0..{self.last}, got {stage}")
+        self.pinned = stage
+
     def episode_end(self, success: bool) -> None:
         """Record a finished training episode; a full window at the next stage's threshold promotes."""
-        if self.evaluation or self.training_stage == self.last:
+        if self.evaluation or self.pinned is not None or self.training_stage == self.last:
             return
         self._window.append(bool(success))
         threshold = self.spec.stages[self.training_stage + 1].after_success
@@ -68,6 +83,6 @@ class Curriculum:
 
     def on_reset(self) -> int:
         """Apply a pending promotion (at most one stage per reset) and return the stage to play."""
-        if self._promote and not self.evaluation:
+        if self._promote and not self.evaluation and self.pinned is None:
             self.set_stage(self.training_stage + 1)
         return self.stage

@@ -176,6 +176,52 @@ def test_promotion_rule_below_at_and_above_the_threshold() -> None:
     assert cur.on_reset() == 2 and cur.success_rate is None
 
 
+def test_a_pinned_stage_is_played_in_either_mode_and_leaves_the_training_stage_alone() -> None:
+    spec = CurriculumSpec.model_validate(
+        {"window": 1, "stages": [{"objects.count": 1}, {"objects.count": 2, "after_success": 0.5},
+                                 {"objects.count": 3, "after_success": 0.5}]}
+    )
+    cur = Curriculum(spec)
+    cur.pin(1)
+    assert cur.on_reset() == 1 and cur.objects_count == 2
+    cur.evaluation = True
+    assert cur.stage == 1  # the pin overrides evaluation's last stage
+    cur.evaluation = False
+    cur.episode_end(True)  # a window of 1 at 0.5 would promote; pinned episodes are not recorded
+    assert cur.on_reset() == 1 and cur.training_stage == 0 and cur.success_rate is None
+    cur.pin(None)
+    assert cur.on_reset() == 0
+    cur.episode_end(True)  # unpinned, the same episode promotes
+    assert cur.on_reset() == 1
+    with pytest.raises(ValueError, match="0..2"):
+        cur.pin(3)
+
+
+def test_demonstrations_of_a_curriculum_scene_play_every_stage(env: envkit.SceneEnv) -> None:
+    """Five-object episodes never show stage 1's state (object 0 alone: the controller sorts in
+    slot order), so record_demos splits its episodes over the stages."""
+    from envkit.scripted import record_demos
+
+    env.set_curriculum_stage(1)
+    env.set_evaluation(True)  # as the agents' demos: scripted records them
+    demos = record_demos(env, 5, seed=300, keep="all")
+    stages = demos.meta["curriculum_stages"]
+    assert [s["objects"] for s in stages] == [1, 2, 3, 5]
+    assert [s["episodes"] for s in stages] == [2, 1, 1, 1]  # the remainder goes to the first stages
+    assert [s["first_seed"] for s in stages] == [300, 302, 303, 304]
+    assert sum(s["kept"] for s in stages) == demos.meta["kept"] == 5
+    starts = np.flatnonzero(np.diff(demos.episode, prepend=-1))
+    in_play = [int((np.abs(_objects_block(demos.obs[i])).sum(axis=1) > 0).sum()) for i in starts]
+    assert in_play == [1, 1, 2, 3, 5]
+    # the env is left in the modes it was given: unpinned, its training stage kept
+    assert env.curriculum is not None and env.curriculum.pinned is None and env.curriculum.training_stage == 1
+    # the first kept episode is seed 300 played in stage 0: the same first observation
+    env.set_curriculum_stage(0)
+    env.set_evaluation(False)
+    first, _ = env.reset(seed=300)
+    np.testing.assert_array_equal(demos.obs[0], first)
+
+
 def test_set_evaluation_plays_the_last_stage_and_never_promotes(env: envkit.SceneEnv) -> None:
     env.set_evaluation(True)
     _, info = env.reset(seed=0)
