@@ -213,6 +213,12 @@ class TD3Config(CommonConfig):
     """Replay buffer capacity in transitions (preallocated; images stored as uint8)."""
     learning_starts: int = 1_000
     """Transitions of uniform random actions collected before any update."""
+    actor_learning_starts: int = 0
+    """Global step before which only the critics (and their targets) learn; the actor acts as it
+    started (cloned from demonstrations, or initial). A young critic's gradient can undo a cloned
+    grasp (docs/task-b.md); holding the actor back lets the critics first learn the cloned
+    policy's values. With demonstrations the cloning weight fades from this step on. (A shared image
+    encoder, trained by the critics, still changes what the actor sees.)"""
     batch_size: int = 256
     """Transitions per gradient step."""
     learning_rate: float = 1e-3
@@ -496,6 +502,7 @@ def validate_config(config: CommonConfig) -> None:
         _check(0.0 < c.gamma <= 1.0, "gamma", c.gamma, "in (0, 1]")
         _check(0.0 < c.tau <= 1.0, "tau", c.tau, "in (0, 1]")
         _check(c.policy_delay >= 1, "policy_delay", c.policy_delay, ">= 1")
+        _check(c.actor_learning_starts >= 0, "actor_learning_starts", c.actor_learning_starts, ">= 0")
         _check(c.target_policy_noise >= 0, "target_policy_noise", c.target_policy_noise, ">= 0")
         _check(c.target_noise_clip >= 0, "target_noise_clip", c.target_noise_clip, ">= 0")
         _check(c.exploration_noise >= 0, "exploration_noise", c.exploration_noise, ">= 0")

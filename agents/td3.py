@@ -220,12 +220,20 @@ class TD3:
         self.actor_opt.zero_grad(set_to_none=True)
         actor_loss.backward()
         self.actor_opt.step()
+        self._soft_update()
+        with torch.no_grad():
+            self.sums.actor_loss.add_(actor_loss.detach())
+        self.actor_steps += 1
+
+    def _soft_update(self) -> None:
         with torch.no_grad():
             torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
             if self._target_buffers:
                 torch._foreach_copy_(self._target_buffers, self._online_buffers)
-            self.sums.actor_loss.add_(actor_loss.detach())
-        self.actor_steps += 1
+
+    def _actor_learns(self) -> bool:
+        """False before actor_learning_starts: the critics' targets still move, the actor does not."""
+        return self.run.global_step >= self.cfg.actor_learning_starts
 
     def _update_separate(self, b: ReplayBatch) -> None:
         """Every network encodes the observations itself (vector observations; encoder=separate)."""
@@ -239,15 +247,20 @@ class TD3:
 
         # Actor and targets, every policy_delay critic updates: maximise Q_1(s, pi(s)).
         if self.critic_updates % cfg.policy_delay == 0:
+            if not self._actor_learns():
+                self._soft_update()
+                return
             q_pi = self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True)
             self._actor_step(self._with_demos(q_pi))
 
     def demo_coef(self) -> float:
         """The cloning loss's weight now (0 without demonstrations): decays per demo_decay_every
-        (default 1000) transitions."""
+        (default 1000) transitions counted from actor_learning_starts (while the actor is held
+        back it does not learn, so there is nothing for the weight to guide yet)."""
         if self.demos is None:
             return 0.0
-        return cloning_weight(self.cfg, self.run.global_step, default_every=1000)
+        since = max(0, self.run.global_step - self.cfg.actor_learning_starts)
+        return cloning_weight(self.cfg, since, default_every=1000)
 
     def _with_demos(self, q_pi: torch.Tensor) -> torch.Tensor:
         """-mean Q_1(s, pi(s)); with demonstrations TD3+BC's -Q / mean|Q| plus the cloning loss.
@@ -272,7 +285,10 @@ class TD3:
         critic_loss, q, feats = self.shared_critic_loss(b)
         self._critic_step(critic_loss, q)
         if self.critic_updates % self.cfg.policy_delay == 0:
-            self._actor_step(self.shared_actor_loss(feats))
+            if self._actor_learns():
+                self._actor_step(self.shared_actor_loss(feats))
+            else:
+                self._soft_update()
 
     def shared_critic_loss(self, b: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Critic loss, Q-values (E, B) and the encoder's obs features (with their graph)."""

@@ -110,6 +110,19 @@ def test_td3_adds_the_cloning_term_to_the_actor_loss_and_fades_it_per_1000_steps
     assert np.isfinite(stats["demo_loss"]).all() and np.isfinite(stats["actor_loss"]).all()
 
 
+def test_td3s_cloning_weight_fades_from_actor_learning_starts(tmp_path, fast) -> None:
+    demos = write_demos(tmp_path / "d.npz")
+    config = cfg(fast, "td3", demos=str(demos), demo_pretrain_steps=10, demo_decay=0.5, log_every=500,
+                 total_timesteps=2500, actor_learning_starts=1000)
+    agents.train(TargetEnv, "td3", config, run_dir=tmp_path / "run", seed=0, quiet=True)
+    stats = pd.read_csv(tmp_path / "run" / "train_stats.csv")
+    np.testing.assert_allclose(stats["demo_coef"], 0.5 ** (np.maximum(0, stats["global_step"] - 1000) / 1000),
+                               rtol=1e-5)
+    early, late = stats[stats["global_step"] < 1000], stats[stats["global_step"] > 1000]
+    assert len(early) and early["actor_loss"].isna().all() and early["demo_loss"].isna().all()
+    assert len(late) and np.isfinite(late["actor_loss"]).all() and np.isfinite(late["critic_loss"]).all()
+
+
 @pytest.mark.parametrize("scale", [1.0, 500.0])
 def test_td3s_actor_loss_with_demos_does_not_depend_on_the_reward_scale(tmp_path, fast, scale) -> None:
     """TD3+BC's -Q / mean|Q|: the same Q term at any scale, so the cloning weight means the same

@@ -34,6 +34,30 @@ def test_td3_smoke(tmp_path, fast, image):
         assert replay_obs_dtypes(tmp_path / "run")["obs/camera"] == np.uint8
 
 
+@pytest.mark.parametrize("image", [False, True])
+def test_actor_learning_starts_holds_the_actor_while_the_critics_learn(tmp_path, fast, image):
+    """Before actor_learning_starts the actor stays as initialised (here: the whole run), exactly
+    as in a run that never updates, while the critics do learn. With images the encoder is
+    shared and trained by the critics, so there only the actor's own steps are checked."""
+    base = dict(fast, total_timesteps=300, batch_size=32, hidden_sizes=[32, 32], cnn_channels=[8, 8],
+                cnn_features=32, log_every=100)
+    env = lambda: TargetEnv(image=image)  # noqa: E731
+    agents.train(env, "td3", dict(base, learning_starts=50, actor_learning_starts=400), run_dir=tmp_path / "held",
+                 seed=3, quiet=True)
+    agents.train(env, "td3", dict(base, learning_starts=300), run_dir=tmp_path / "none", seed=3, quiet=True)
+    agents.train(env, "td3", dict(base, learning_starts=50), run_dir=tmp_path / "free", seed=3, quiet=True)
+    rng = np.random.default_rng(0)
+    probe = rng.uniform(-2, 2, (64, 2)).astype(np.float32)
+    obs = {"camera": rng.integers(0, 255, (64, 12, 12, 1), dtype=np.uint8), "state": probe} if image else {"obs": probe}
+    acts = {name: agents.load_policy(tmp_path / name / "checkpoints" / "last.pt").act_unit(obs)
+            for name in ("held", "none", "free")}
+    if not image:
+        np.testing.assert_array_equal(acts["held"], acts["none"])
+    assert np.abs(acts["free"] - acts["none"]).max() > 1e-4  # the actor does move when not held
+    held = pd.read_csv(tmp_path / "held" / "train_stats.csv")
+    assert held["actor_loss"].isna().all() and np.isfinite(held["critic_loss"].iloc[1:]).all()
+
+
 @pytest.mark.slow
 def test_td3_learns_pendulum(tmp_path):
     """TD3 must reach a mean evaluation return > -400 on Pendulum-v1 within 15k steps."""
