@@ -72,6 +72,12 @@ def record_scripted(env_fn: Callable[[], gym.Env], episodes: int, seed: int, qui
         env.close()
 
 
+def stage_summary(stages: list[dict[str, Any]]) -> str:
+    """'1 object 98/100, 2 objects 95/100, ...' from the meta of demonstrations recorded per stage."""
+    return ", ".join(f"{s['objects']} object{'s' if s['objects'] != 1 else ''} {s['kept']}/{s['episodes']}"
+                     for s in stages)
+
+
 def load_demo_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
@@ -144,6 +150,8 @@ def load_demos(cfg: Any, run: Any, device: torch.device) -> DemoSet:
         rate = demos.meta.get("success_rate")
         print(f"demos: {len(demos)} pairs from {source}" + (f", controller success {rate:.2f}" if rate is not None else ""),
               flush=True)
+        if demos.meta.get("curriculum_stages"):
+            print(f"demos: kept per curriculum stage: {stage_summary(demos.meta['curriculum_stages'])}", flush=True)
     return demos
 
 

@@ -184,3 +184,10 @@ def test_scripted_demonstrations_give_sort1_a_policy_that_sorts_before_any_ppo_u
     evals = pd.read_csv(tmp_path / "run" / "eval.csv")
     assert evals["global_step"].iloc[0] == 0
     assert evals["success_rate"].iloc[0] >= 0.3, evals
+
+
+def test_the_per_stage_summary_names_objects_and_counts() -> None:
+    from agents.demos import stage_summary
+
+    stages = [{"objects": 1, "kept": 98, "episodes": 100}, {"objects": 2, "kept": 90, "episodes": 100}]
+    assert stage_summary(stages) == "1 object 98/100, 2 objects 90/100"

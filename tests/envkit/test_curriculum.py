@@ -222,6 +222,21 @@ def test_demonstrations_of_a_curriculum_scene_play_every_stage(env: envkit.Scene
     np.testing.assert_array_equal(demos.obs[0], first)
 
 
+def test_envkit_demos_reports_each_curriculum_stage(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "d.npz"
+    r = subprocess.run([sys.executable, "-m", "envkit.cli", "demos", SCENE, "-n", "4", "--seed", "300", "--keep", "all",
+                        "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [line.strip() for line in r.stdout.splitlines() if "curriculum stage" in line]
+    assert lines == [f"curriculum stage {i} ({k} in play): kept 1 of 1 episodes from seed {300 + i}"
+                     for i, k in enumerate(("1 object", "2 objects", "3 objects", "5 objects"))]
+    with np.load(out, allow_pickle=False) as f:
+        assert len(np.unique(f["episode"])) == 4
+
+
 def test_set_evaluation_plays_the_last_stage_and_never_promotes(env: envkit.SceneEnv) -> None:
     env.set_evaluation(True)
     _, info = env.reset(seed=0)
