@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import uuid
 import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -215,25 +216,22 @@ class TD3:
             self.sums.q_mean.add_(q.detach()[0].mean())
         self.critic_steps += 1
 
-    def _actor_step(self, actor_loss: torch.Tensor) -> None:
-        """Actor step, then the soft target update (every policy_delay critic updates)."""
-        self.actor_opt.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.actor_opt.step()
-        self._soft_update()
-        with torch.no_grad():
-            self.sums.actor_loss.add_(actor_loss.detach())
-        self.actor_steps += 1
+    def _actor_step(self, actor_loss: Callable[[], torch.Tensor]) -> None:
+        """Actor step, then the soft target update (every policy_delay critic updates).
 
-    def _soft_update(self) -> None:
+        Before actor_learning_starts only the targets move; the loss is a callable so that a
+        held actor costs no forward pass."""
+        if self.run.global_step >= self.cfg.actor_learning_starts:
+            loss = actor_loss()
+            self.actor_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.actor_opt.step()
+            self.sums.actor_loss.add_(loss.detach())
+            self.actor_steps += 1
         with torch.no_grad():
             torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
             if self._target_buffers:
                 torch._foreach_copy_(self._target_buffers, self._online_buffers)
-
-    def _actor_learns(self) -> bool:
-        """False before actor_learning_starts: the critics' targets still move, the actor does not."""
-        return self.run.global_step >= self.cfg.actor_learning_starts
 
     def _update_separate(self, b: ReplayBatch) -> None:
         """Every network encodes the observations itself (vector observations; encoder=separate)."""
@@ -247,11 +245,8 @@ class TD3:
 
         # Actor and targets, every policy_delay critic updates: maximise Q_1(s, pi(s)).
         if self.critic_updates % cfg.policy_delay == 0:
-            if not self._actor_learns():
-                self._soft_update()
-                return
-            q_pi = self.critic(b.obs, self.actor(b.obs), only_first=True, detach=True)
-            self._actor_step(self._with_demos(q_pi))
+            self._actor_step(lambda: self._with_demos(self.critic(b.obs, self.actor(b.obs), only_first=True,
+                                                                  detach=True)))
 
     def demo_coef(self) -> float:
         """The cloning loss's weight now (0 without demonstrations): decays per demo_decay_every
@@ -285,10 +280,7 @@ class TD3:
         critic_loss, q, feats = self.shared_critic_loss(b)
         self._critic_step(critic_loss, q)
         if self.critic_updates % self.cfg.policy_delay == 0:
-            if self._actor_learns():
-                self._actor_step(self.shared_actor_loss(feats))
-            else:
-                self._soft_update()
+            self._actor_step(lambda: self.shared_actor_loss(feats))
 
     def shared_critic_loss(self, b: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Critic loss, Q-values (E, B) and the encoder's obs features (with their graph)."""

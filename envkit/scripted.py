@@ -169,53 +169,17 @@ def record_demos(env: Any, episodes: int, seed: int = 0, keep: str = "success",
     curriculum = getattr(base, "curriculum", None)
     n_stages = 1 if curriculum is None else curriculum.last + 1
     shares = [episodes // n_stages + (i < episodes % n_stages) for i in range(n_stages)]
-    rec = _Recording(keep, progress, episodes)
+    stage_of = [stage for stage, share in enumerate(shares) for _ in range(share)]
+    kept_in = [0] * n_stages
+    obs_rows: list[np.ndarray] = []
+    act_rows: list[np.ndarray] = []
+    ep_rows: list[np.ndarray] = []
+    kept = successes = 0
+    lengths: list[int] = []
     try:
-        for stage, share in enumerate(shares):
-            if curriculum is not None:
-                curriculum.pin(stage)
-            first = seed + rec.played
-            rec.play(env, bot, share, first)
-            if curriculum is not None:
-                rec.stages.append({"stage": stage, "objects": curriculum.objects_count or base.n_objects,
-                                   "episodes": share, "kept": rec.kept - sum(x["kept"] for x in rec.stages),
-                                   "first_seed": first})
-    finally:
-        if curriculum is not None:
-            curriculum.pin(None)
-    if not rec.kept:
-        raise ScriptedControllerError(
-            f"The scripted controller succeeded in none of {episodes} episodes of scene "
-            f"{base.spec_scene.name!r}, so there is nothing to keep; use keep='all' to record them anyway."
-        )
-    meta = {
-        "scene": base.spec_scene.name, "controller": "grasp_and_carry", "seed": seed,
-        "episodes": episodes, "kept": rec.kept, "success_rate": rec.successes / episodes,
-        "mean_length": float(np.mean(rec.lengths)), "keep": keep,
-    }
-    if rec.stages:
-        meta["curriculum_stages"] = rec.stages
-    return Demos(np.concatenate(rec.obs), np.concatenate(rec.actions), np.concatenate(rec.episode), meta)
-
-
-@dataclass
-class _Recording:
-    """The pairs kept so far, across the stages of one record_demos call."""
-
-    keep: str
-    progress: Any
-    total: int
-    played: int = 0
-    kept: int = 0
-    successes: int = 0
-    lengths: list[int] = field(default_factory=list)
-    obs: list[np.ndarray] = field(default_factory=list)
-    actions: list[np.ndarray] = field(default_factory=list)
-    episode: list[np.ndarray] = field(default_factory=list)
-    stages: list[dict[str, Any]] = field(default_factory=list)
-
-    def play(self, env: Any, bot: GraspAndCarry, episodes: int, seed: int) -> None:
         for ep in range(episodes):
+            if curriculum is not None:
+                curriculum.pin(stage_of[ep])  # takes effect at the reset below
             obs, _ = env.reset(seed=seed + ep)
             bot.reset()
             o_ep, a_ep, done, info = [], [], False, {}
@@ -226,16 +190,36 @@ class _Recording:
                 obs, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated
             success = bool(info.get("is_success", False))
-            self.played += 1
-            self.successes += success
-            self.lengths.append(len(a_ep))
-            if success or self.keep == "all":
-                self.obs.append(np.stack(o_ep))
-                self.actions.append(np.stack(a_ep))
-                self.episode.append(np.full(len(a_ep), self.kept, dtype=np.int32))
-                self.kept += 1
-            if self.progress is not None:
-                self.progress(self.played, self.total, self.successes)
+            successes += success
+            lengths.append(len(a_ep))
+            if success or keep == "all":
+                obs_rows.append(np.stack(o_ep))
+                act_rows.append(np.stack(a_ep))
+                ep_rows.append(np.full(len(a_ep), kept, dtype=np.int32))
+                kept += 1
+                kept_in[stage_of[ep]] += 1
+            if progress is not None:
+                progress(ep + 1, episodes, successes)
+    finally:
+        if curriculum is not None:
+            curriculum.pin(None)
+    if not kept:
+        raise ScriptedControllerError(
+            f"The scripted controller succeeded in none of {episodes} episodes of scene "
+            f"{base.spec_scene.name!r}, so there is nothing to keep; use keep='all' to record them anyway."
+        )
+    meta = {
+        "scene": base.spec_scene.name, "controller": "grasp_and_carry", "seed": seed,
+        "episodes": episodes, "kept": kept, "success_rate": successes / episodes,
+        "mean_length": float(np.mean(lengths)), "keep": keep,
+    }
+    if curriculum is not None:
+        meta["curriculum_stages"] = [
+            {"stage": stage, "objects": curriculum.spec.stages[stage].objects_count or base.n_objects,
+             "episodes": share, "kept": kept_in[stage], "first_seed": seed + sum(shares[:stage])}
+            for stage, share in enumerate(shares)
+        ]
+    return Demos(np.concatenate(obs_rows), np.concatenate(act_rows), np.concatenate(ep_rows), meta)
 
 
 def save_demos(demos: Demos, path: str | Path) -> Path:
