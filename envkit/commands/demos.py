@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     m = demos.meta
     print(f"wrote {out}: {len(demos.obs)} pairs from {m['kept']} of {m['episodes']} episodes "
           f"(controller success {m['success_rate']:.2f}, mean length {m['mean_length']:.0f} steps)")
-    for st in m.get("curriculum_stages", []):
-        objects = f"{st['objects']} object" + ("s" if st["objects"] != 1 else "")
-        print(f"  curriculum stage {st['stage']} ({objects} in play): kept {st['kept']} of "
-              f"{st['episodes']} episodes from seed {st['first_seed']}")
+    if m.get("curriculum_stages"):
+        from agents.demos import stage_summary  # the line training prints, so both read the same
+
+        print(f"  kept per curriculum stage: {stage_summary(m['curriculum_stages'])}")
     return 0

@@ -231,8 +231,7 @@ def test_envkit_demos_reports_each_curriculum_stage(tmp_path) -> None:
                         "-o", str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     lines = [line.strip() for line in r.stdout.splitlines() if "curriculum stage" in line]
-    assert lines == [f"curriculum stage {i} ({k} in play): kept 1 of 1 episodes from seed {300 + i}"
-                     for i, k in enumerate(("1 object", "2 objects", "3 objects", "5 objects"))]
+    assert lines == ["kept per curriculum stage: 1 object 1/1, 2 objects 1/1, 3 objects 1/1, 5 objects 1/1"]
     with np.load(out, allow_pickle=False) as f:
         assert len(np.unique(f["episode"])) == 4
 
