@@ -256,6 +256,9 @@ def train_in_child(job_dir: Path, label: str, resume: bool, progress: str) -> st
     recorded = read_json(job_dir / "error.json")
     if recorded and recorded.get("error"):
         return str(recorded["error"])
+    if code == 130:
+        return ("the trial was interrupted (Ctrl-C or `kill`); its status.json says so and rerunning the sweep "
+                "continues it from its last checkpoint (agent.checkpoint_every).")
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
         why = " (the out-of-memory killer?)" if -code == signal.SIGKILL else ""

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sweeps.launch import sweep
+    from sweeps.stopping import stop_tree_on_sigterm
 
     opts, overrides = split_override_flags(args, FLAGS)
-    return sweep(overrides, report=not opts.no_report, dry_run=opts.dry_run, ablate=opts.ablate, jobs=opts.jobs)
+
+    with stop_tree_on_sigterm():  # `kill PID` stops the trials too, as Ctrl-C does
+        return sweep(overrides, report=not opts.no_report, dry_run=opts.dry_run, ablate=opts.ablate, jobs=opts.jobs)

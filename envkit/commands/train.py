@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from envkit.commands._common import env_argument
@@ -50,29 +46,11 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """`kill PID` (SIGTERM) stops a training like Ctrl-C does. Why: a run killed by the default
-    SIGTERM action died without a word, and its status.json kept saying "running"; now the run
-    marks itself interrupted at the step it reached (its checkpoints are kept for --resume)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from agents import config_class, field_docs, make_config, register_env_resolver, train
+    from agents.interrupt import sigterm_as_interrupt
     from envkit.builders import ENV_HINT, env_builder
 
     register_env_resolver(env_builder, ENV_HINT)

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     opts, overrides = split_override_flags(args, FLAGS)
+    from sweeps.stopping import stop_tree_on_sigterm
     from sweeps.tune import tune
 
-    return tune(overrides, jobs=opts.jobs, dry_run=opts.dry_run, report=not opts.no_report)
+    with stop_tree_on_sigterm():  # `kill PID` stops the trials too, as Ctrl-C does
+        return tune(overrides, jobs=opts.jobs, dry_run=opts.dry_run, report=not opts.no_report)

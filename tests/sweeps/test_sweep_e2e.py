@@ -164,10 +164,12 @@ def test_killed_sweep_leaves_a_usable_report_and_the_rerun_continues_the_trial(t
     assert not (second_job / "attempts").exists()  # continued, not redone
 
 
-def test_a_killed_trial_is_reported_failed_while_the_others_go_on(tmp_path: Path) -> None:
-    # two equal trials in parallel; one trial's own process is killed (as the out-of-memory
-    # killer would) after its first checkpoint: the other completes, the sweep reports the
-    # killed one as failed, and the rerun continues it from its checkpoint
+@pytest.mark.parametrize(("sig", "said"), [(signal.SIGKILL, "killed by SIGKILL"),
+                                           (signal.SIGTERM, "interrupted (Ctrl-C or `kill`)")])
+def test_a_killed_trial_is_reported_failed_while_the_others_go_on(tmp_path: Path, sig: int, said: str) -> None:
+    # two equal trials in parallel; one trial's own process is killed (SIGKILL: as the out-of-memory
+    # killer would; SIGTERM: `kill PID` by hand) after its first checkpoint: the other completes, the
+    # sweep reports the killed one as failed, and the rerun continues it from its checkpoint
     args = ["reward=reach_dense", "seed=0,1", "budget.timesteps=8000", "budget.eval_every=2000",
             "budget.eval_episodes=2", "agent.batch_size=500", "agent.checkpoint_every=1000", "agent.tensorboard=false",
             f"out_dir={tmp_path / 'runs'}", "name=oom", "--jobs", "2"]
@@ -181,7 +183,7 @@ def test_a_killed_trial_is_reported_failed_while_the_others_go_on(tmp_path: Path
             for job in sweep_dir.glob("*seed=1*"):
                 if (job / "checkpoints" / "last.pt").is_file() and (job / "trial.pid").is_file():
                     victim = job
-                    os.kill(int((job / "trial.pid").read_text()), signal.SIGKILL)
+                    os.kill(int((job / "trial.pid").read_text()), sig)
             time.sleep(0.2)
         out, _ = proc.communicate(timeout=300)
     finally:
@@ -192,14 +194,71 @@ def test_a_killed_trial_is_reported_failed_while_the_others_go_on(tmp_path: Path
     assert proc.returncode == 1, out
     assert "1 completed, 1 failed" in out, out
     s = _summary(victim)
-    assert s["status"] == "failed" and "killed by SIGKILL" in s["error"], s["error"]
+    assert s["status"] == "failed" and said in s["error"], s["error"]
     (other,) = [j for j in sweep_dir.glob("*seed=0*")]
     assert _summary(other)["status"] == "completed"
     report = (sweep_dir / "report" / "comparison.md").read_text()
-    assert "1 trial(s) failed" in report and "killed by SIGKILL" in report
+    assert "1 trial(s) failed" in report and said in report
 
     rerun = _sweep(args, tmp_path)
     out2 = rerun.stdout + rerun.stderr
     assert rerun.returncode == 0, out2
     assert "already complete, skipped" in out2 and "continuing an interrupted attempt" in out2, out2
     assert _summary(victim)["status"] == "completed" and not (victim / "attempts").exists()
+
+
+def _session_processes(sid: int) -> list[int]:
+    """Live processes of a session (field 6 of /proc/PID/stat), zombies excluded."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
+def test_kill_of_a_background_sweep_stops_its_trials_and_the_rerun_continues_them(tmp_path: Path) -> None:
+    # started the way `nohup envkit sweep ... &` in a script starts it: SIGINT ignored, so `kill PID`
+    # (SIGTERM, to the launcher only) is how it is stopped; its trials used to train on as orphans
+    args = ["reward=reach_dense", "seed=0,1", "budget.timesteps=8000", "budget.eval_every=4000",
+            "budget.eval_episodes=2", "agent.batch_size=500", "agent.checkpoint_every=500", "agent.tensorboard=false",
+            f"out_dir={tmp_path / 'runs'}", "name=bg", "--jobs", "2"]
+    sweep_dir = tmp_path / "runs" / "bg"
+    proc = subprocess.Popen([sys.executable, "-m", "envkit.cli", "sweep", *args], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            jobs = list(sweep_dir.glob("*seed=*"))
+            if len(jobs) == 2 and all((j / "checkpoints" / "last.pt").is_file() for j in jobs):
+                break
+            assert proc.poll() is None, proc.stdout.read()  # type: ignore[union-attr]
+            time.sleep(0.2)
+        else:
+            pytest.fail("the two trials did not reach their first checkpoints in time")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+        left = _session_processes(proc.pid)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, out
+    assert "stopping 2 running trials (SIGTERM)" in out and "envkit sweep: interrupted" in out, out
+    assert left == [], f"processes of the sweep still running after it exited: {left}"
+    for job in sweep_dir.glob("*seed=*"):
+        status = json.loads((job / "status.json").read_text())
+        assert status["status"] == "failed" and status["error"] == "interrupted", status
+        assert 0 < status["global_step"] < 8000
+
+    rerun = _sweep(args, tmp_path)  # the same command continues both from their checkpoints
+    out2 = rerun.stdout + rerun.stderr
+    assert rerun.returncode == 0, out2
+    assert out2.count("continuing an interrupted attempt") == 2, out2
+    for job in sweep_dir.glob("*seed=*"):
+        assert _summary(job)["status"] == "completed" and not (job / "attempts").exists()
