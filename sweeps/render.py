@@ -56,7 +56,7 @@ def comparison_rows(report: Report) -> list[dict[str, Any]]:
             "rank": rank if d.seeds else "-",
             **d.keys,
             "seeds": d.seeds,
-            "failed": d.failed + d.incomplete,
+            "left out": d.failed + d.incomplete,  # failed, killed or still running: not in the estimates
             **({"paused": d.paused} if paused else {}),
             **({"race": d.race or "-"} if report.race is not None else {}),
             "success IQM [95% CI]": d.success.fmt(),

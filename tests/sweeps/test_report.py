@@ -108,6 +108,10 @@ def test_failed_and_killed_trials_are_reported_and_left_out(tmp_path: Path) -> N
     assert "1 trial(s) failed" in text and "value_loss became nan" in text
     assert "1 trial(s) have no summary" in text and "seed=8" in text
     assert rep.verdict.startswith("reward=good")  # the finished trials still give a verdict
+    from sweeps.render import comparison_rows
+
+    # the table counts a still-running trial as left out of the estimates, not as failed
+    assert {r["reward"]: r["left out"] for r in comparison_rows(rep)} == {"good": 1, "bad": 1}
 
 
 def test_reward_gaming_is_flagged(tmp_path: Path) -> None:
