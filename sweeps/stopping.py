@@ -37,20 +37,23 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[1])
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, parents before their children ([] without /proc)."""
+def _levels(pid: int) -> list[list[int]]:
+    """The processes below `pid` by generation: its children, their children, ... ([] without /proc)."""
     parent_of: dict[int, int] = {}
     for entry in PROC.glob("[0-9]*") if PROC.is_dir() else ():
         st = _stat(int(entry.name))
         if st is not None:
             parent_of[int(entry.name)] = st[1]
-    out: list[int] = []
+    levels: list[list[int]] = []
     frontier = [pid]
-    while frontier:
-        kids = sorted(p for p, pp in parent_of.items() if pp in frontier)
-        out += kids
-        frontier = kids
-    return out
+    while frontier := sorted(p for p, pp in parent_of.items() if pp in frontier):
+        levels.append(frontier)
+    return levels
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, parents before their children ([] without /proc)."""
+    return [p for level in _levels(pid) for p in level]
 
 
 def alive(pid: int) -> bool:
@@ -84,16 +87,15 @@ def stop_descendants(grace: float = GRACE_S) -> list[int]:
     """SIGTERM to this process's trials and to its own workers at once (a worker left alive would start
     the next trial); wait up to `grace` s for the trials to end; then SIGTERM, and after 5 s SIGKILL, to
     whatever of the tree is left. Returns the processes that had to be killed."""
-    me = os.getpid()
-    tree = descendants(me)
-    if not tree:
+    levels = _levels(os.getpid())
+    if not levels:
         return []
+    tree = [p for level in levels for p in level]
     trials = [p for p in tree if _is_trial(p)]
     if trials:
         print(f"envkit: stopping {len(trials)} running trial{'s' if len(trials) != 1 else ''} (SIGTERM): "
               "each marks itself interrupted and keeps its checkpoints ...", file=sys.stderr, flush=True)
-    mine = {p for p in tree if (_stat(p) or ("", -1))[1] == me}
-    _signal(sorted(set(trials) | mine), signal.SIGTERM)
+    _signal(sorted(set(trials) | set(levels[0])), signal.SIGTERM)
     left = _wait(trials, grace)
     _signal(_wait(tree, 0.0), signal.SIGTERM)
     rest = _wait(tree, 5.0)
@@ -108,5 +110,5 @@ def stop_descendants(grace: float = GRACE_S) -> list[int]:
 @contextlib.contextmanager
 def stop_tree_on_sigterm() -> Iterator[None]:
     """Within the block, SIGTERM stops the trials below this process, then raises KeyboardInterrupt."""
-    with sigterm_as_interrupt(before=lambda: stop_descendants()):
+    with sigterm_as_interrupt(before=stop_descendants):
         yield
