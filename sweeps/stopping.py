@@ -68,6 +68,18 @@ def _is_trial(pid: int) -> bool:
         return False
 
 
+def _is_resource_tracker(pid: int) -> bool:
+    """joblib's (loky's) and multiprocessing's resource trackers: they clean shared memory up once the
+    launcher, which holds their pipe, exits. Killed before that, they print a traceback and may leave
+    /dev/shm folders behind, so they are left to end with the launcher."""
+    try:
+        args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    # started as `python -c "from <package>.resource_tracker import main; main(fd, ...)"`
+    return len(args) >= 3 and args[1] == b"-c" and b"resource_tracker import main" in args[2]
+
+
 def _signal(pids: list[int], sig: int) -> None:
     for p in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -86,16 +98,17 @@ def _wait(pids: list[int], timeout: float) -> list[int]:
 def stop_descendants(grace: float = GRACE_S) -> list[int]:
     """SIGTERM to this process's trials and to its own workers at once (a worker left alive would start
     the next trial); wait up to `grace` s for the trials to end; then SIGTERM, and after 5 s SIGKILL, to
-    whatever of the tree is left. Returns the processes that had to be killed."""
+    whatever of the tree is left, except resource trackers (they end with this process). Returns the
+    processes that had to be killed."""
     levels = _levels(os.getpid())
     if not levels:
         return []
-    tree = [p for level in levels for p in level]
+    tree = [p for level in levels for p in level if not _is_resource_tracker(p)]
     trials = [p for p in tree if _is_trial(p)]
     if trials:
         print(f"envkit: stopping {len(trials)} running trial{'s' if len(trials) != 1 else ''} (SIGTERM): "
               "each marks itself interrupted and keeps its checkpoints ...", file=sys.stderr, flush=True)
-    _signal(sorted(set(trials) | set(levels[0])), signal.SIGTERM)
+    _signal(sorted(set(trials) | (set(levels[0]) & set(tree))), signal.SIGTERM)
     left = _wait(trials, grace)
     _signal(_wait(tree, 0.0), signal.SIGTERM)
     rest = _wait(tree, 5.0)

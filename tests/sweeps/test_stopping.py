@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,46 @@ def test_a_trial_that_ignores_sigterm_is_killed_after_the_grace_and_said(tmp_pat
     trial = out["tree"][1]
     assert out["killed"] == [trial] and out["alive"] == []
     assert f"trial process(es) {trial} did not stop within 1 s and were killed" in err
+
+
+# a resource tracker (joblib's loky starts one per launcher): it reads its pipe until the launcher
+# exits, then cleans up; a SIGTERM before that makes it print a traceback and skip the cleanup
+TRACKER = """
+import signal, sys
+from pathlib import Path
+mark = Path(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: (mark.write_text("terminated"), sys.exit(1)))
+sys.stdin.read()  # EOF once every holder of the pipe's write end (the launcher) is gone
+mark.write_text("cleaned up")
+"""
+
+LAUNCHER_WITH_TRACKER = """
+import json, os, subprocess, sys, time
+from sweeps.stopping import alive, descendants, stop_descendants
+trial_code, tracker_code, mark, tracker_mark = sys.argv[1:5]
+# the command line of a real one: python -c "from <package>.resource_tracker import main; main(fd)"
+tracker_code = "# from multiprocessing.resource_tracker import main; main(5)" + chr(10) + tracker_code
+tracker = subprocess.Popen([sys.executable, "-c", tracker_code, tracker_mark], stdin=subprocess.PIPE)
+trial = subprocess.Popen([sys.executable, "-c", trial_code, mark, "-m", "sweeps." + "worker"])
+deadline = time.monotonic() + 60
+while len(descendants(os.getpid())) < 3 and time.monotonic() < deadline:
+    time.sleep(0.1)
+time.sleep(0.5)
+killed = stop_descendants(grace=30)
+print(json.dumps({"tracker": tracker.pid, "killed": killed, "tracker_alive": alive(tracker.pid)}), flush=True)
+os._exit(130)  # as the launcher does after the stop: the tracker's pipe closes with it
+"""
+
+
+def test_resource_trackers_are_left_to_end_with_the_launcher(tmp_path: Path) -> None:
+    mark, tracker_mark = tmp_path / "mark", tmp_path / "tracker"
+    r = subprocess.run([sys.executable, "-c", LAUNCHER_WITH_TRACKER, textwrap.dedent(TRIAL), textwrap.dedent(TRACKER),
+                        str(mark), str(tracker_mark)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 130, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert mark.read_text() == "interrupted"
+    assert out["tracker_alive"] and out["killed"] == []  # the stop did not touch it ...
+    deadline = time.monotonic() + 30
+    while not tracker_mark.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert tracker_mark.read_text() == "cleaned up"  # ... and it ended on its own once the launcher had gone
