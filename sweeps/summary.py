@@ -127,7 +127,9 @@ def summarize(job_dir: Path, trial: dict[str, Any], error: str | None = None,
         "episodes": int(len(episodes)),
         "success_threshold": config.get("success_threshold"),
         **curve_metrics(evals, float(config.get("success_threshold", 0.8)), int(config.get("final_evals", 3))),
-        "wall_time": round(float(wall_time if wall_time is not None else train_time or 0.0), 3),
+        # never below the run's own clock, which continues across resumes (an attempt killed before it
+        # wrote a summary leaves no wall time of its own to add)
+        "wall_time": round(max(float(wall_time or 0.0), train_time or 0.0), 3),
         "train_time": train_time,
         "steps_per_second": round(global_step / train_time, 2) if train_time else None,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -196,6 +196,9 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     (job_dir / "trial.json").write_text(json.dumps(trial, indent=2, default=str))
+    # a continued trial's wall time counts its earlier attempts too (the summary they left), so a trial
+    # stopped and resumed across sittings is not reported as fast as its last leg
+    earlier = float((read_json(job_dir / "summary.json") or {}).get("wall_time") or 0.0) if action == "resume" else 0.0
     t0 = time.perf_counter()
     error: str | None = None
     if action != "summarize":
@@ -210,7 +213,7 @@ def run_trial(cfg: DictConfig) -> dict[str, Any]:
                 raise  # Ctrl-C stops the sweep; status.json says interrupted and a rerun continues it
             except Exception as exc:  # noqa: BLE001 - any failure of one trial must not stop the others
                 error = record_error(job_dir, exc)
-    summary = summarize(job_dir, trial, error=error, wall_time=time.perf_counter() - t0)
+    summary = summarize(job_dir, trial, error=error, wall_time=earlier + time.perf_counter() - t0)
     mark_pause(job_dir, summary, int(config["agent"]["total_timesteps"]))
     write_summary(job_dir, summary)
     _say(cfg, _finished_line(short, summary))
@@ -228,7 +231,8 @@ def mark_pause(job_dir: Path, summary: dict[str, Any], budget: int) -> None:
         return
     summary["status"], summary["paused_at"] = "paused", leg_total
     legs = [leg for leg in (read_json(job_dir / "legs.json") or {}).get("legs", []) if leg.get("pause_at") != leg_total]
-    legs.append({"pause_at": leg_total, "global_step": int(summary.get("global_step") or 0)})
+    legs.append({"pause_at": leg_total, "global_step": int(summary.get("global_step") or 0),
+                 "wall_time": summary.get("wall_time")})
     write_json_atomic(job_dir / "legs.json", {"legs": sorted(legs, key=lambda leg: leg["pause_at"])})
 
 

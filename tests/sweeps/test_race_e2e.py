@@ -121,6 +121,7 @@ def test_a_race_eliminates_the_design_built_to_lose_survives_ctrl_c_and_continue
             assert s["status"] == "completed" and s["global_step"] >= 0.9 * 4000
             assert not (job / "attempts").exists()
             assert episodes["global_step"].iloc[-1] <= s["global_step"]
+            assert s["wall_time"] > legs[0]["wall_time"] > 0  # the rung's leg counts in the trial's wall time
 
     report = (sweep_dir / "report" / "comparison.md").read_text()
     assert "## Race" in report and "eliminated at rung 1" in report and "lies entirely below" in report
