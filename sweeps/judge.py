@@ -145,6 +145,8 @@ def judge(sweep: Sweep, reps: int = 2000, seed: int = 0) -> Report:
     if len(ranked) > 1:
         best = ranked[0]
         for other in ranked[1:]:
+            if min(best.seeds, other.seeds) < 2:
+                continue  # against a single seed the bootstrap has one value to draw: a point, not evidence
             improvement[other.label] = probability_of_improvement_ci(
                 best.scores(metric, sweep.task_key), other.scores(metric, sweep.task_key), reps, seed=seed)
     correlations = [analytics.return_success_correlation(d.label, d.trials) for d in designs]
@@ -205,19 +207,19 @@ def verdict(designs: list[DesignStats], metric: str, improvement: dict[str, Inte
     else:
         b, r = ranked[0], ranked[1]
         p = improvement.get(r.label, NAN_INTERVAL)
+        p_text = f" P({b.label} > {r.label}) = {p.fmt()}." if np.isfinite(p.value) else ""
         gap = est(b).value - est(r).value
         lead = f"{what} {est(b).fmt()} ({how} over {seeds(b)}, 95% CI)"
         if est(b).overlaps(est(r)):
             text = (f"No clear winner: {b.label} leads with a {lead}, but the runner-up {r.label}, at "
-                    f"{est(r).fmt()} over {seeds(r)}, overlaps it. P({b.label} > {r.label}) = {p.fmt()}. "
+                    f"{est(r).fmt()} over {seeds(r)}, overlaps it.{p_text} "
                     "More seeds or a larger budget would separate them.")
         else:
             beaten = [d for d in ranked[1:] if not est(b).overlaps(est(d))]
             rest = ("every other design" if len(beaten) == len(ranked) - 1
                     else f"{len(beaten)} of the {len(ranked) - 1} other designs")
             text = (f"{b.label} learns best: {lead}, ahead of the runner-up {r.label} at {est(r).fmt()} by "
-                    f"{gap:+.2f} with non-overlapping intervals, and clearly ahead of {rest}. "
-                    f"P({b.label} > {r.label}) = {p.fmt()}.")
+                    f"{gap:+.2f} with non-overlapping intervals, and clearly ahead of {rest}.{p_text}")
         if metric == "return":
             text += (" No trial reports a success rate, so designs are ranked by return, which is only "
                      "meaningful when they share a reward scale.")

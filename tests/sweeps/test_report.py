@@ -13,7 +13,7 @@ from sweeps_fakes import episodes_frame, fake_trial
 from envkit.cli import main as cli
 from envkit.errors import ConfigError
 from sweeps.judge import build_report
-from sweeps.render import write_report
+from sweeps.render import comparison_rows, write_report
 from sweeps.stats import iqm
 from sweeps.summary import curve_metrics
 
@@ -62,6 +62,21 @@ def test_overlapping_designs_give_no_clear_winner(tmp_path: Path) -> None:
     rep = build_report([tmp_path], reps=1000)
     assert rep.verdict.startswith("No clear winner")
     assert 0.0 < rep.improvement[rep.designs[1].label].value < 1.0
+
+
+def test_no_probability_of_improvement_against_a_single_seed(tmp_path: Path) -> None:
+    # one seed of "lucky" at the top: its interval is a point, and so would be P(lucky > other)
+    fake_trial(tmp_path, {"reward": "lucky"}, 0, [0.9, 1.0, 1.0], [9.0, 10.0, 10.0])
+    for seed, curve in enumerate(GOOD):
+        fake_trial(tmp_path, {"reward": "good"}, seed, curve, [c * 10 for c in curve])
+        fake_trial(tmp_path, {"reward": "bad"}, seed, BAD[seed], [c * 10 for c in BAD[seed]])
+    rep = build_report([tmp_path], reps=500)
+    assert [d.label for d in rep.designs][0] == "reward=lucky" and rep.designs[0].seeds == 1
+    assert rep.improvement == {}
+    assert "P(" not in rep.verdict and any("fewer than 3" in w for w in rep.warnings)
+    rows = {r["reward"]: r for r in comparison_rows(rep)}
+    assert rows["lucky"]["P(best > this)"] == "best" and rows["good"]["P(best > this)"] == "-"
+    assert rows["bad"]["P(best > this)"] == "-"
 
 
 def test_designs_rank_by_success_not_by_return(tmp_path: Path) -> None:
