@@ -9,7 +9,8 @@ prints, per run and per `--chunk` of environment steps, the share of training ep
 ended with a correct sort, a wrong bin, a floor drop or the time limit (from the per-episode
 term columns: a sort term that fired is non-zero), their mean length, and the deterministic
 evaluation's success rate at the chunk's last evaluation; for a scene with training-aid
-starts (`episode.held_start`/`reach_start`), also the success by kind of start. With `--plot`, the correct and
+starts (`episode.held_start`/`reach_start`), also the success by kind of start; for a curriculum
+scene, when each stage was reached and the success within each stage. With `--plot`, the correct and
 wrong shares against steps, one colour per run.
 
 With `--policy`: runs the checkpoint's deterministic policy on the scene (default: the one it
@@ -98,6 +99,26 @@ def print_starts(episodes: pd.DataFrame, chunk: int) -> None:
         print(f"| {chunk_label(c, chunk)} | " + " | ".join(cells) + " |")
 
 
+def print_stages(episodes: pd.DataFrame, chunk: int) -> None:
+    """For a curriculum scene (stat/curriculum_stage): when each stage was first reached, and the
+    training success per chunk within each stage (stage 0 is the first, e.g. one object)."""
+    if "stat/curriculum_stage" not in episodes:
+        return
+    stage = episodes["stat/curriculum_stage"].fillna(0).astype(int)
+    episodes = episodes.assign(stage=stage, chunk=(episodes["global_step"] // chunk) * chunk)
+    stages = sorted(stage.unique())
+    first = {k: int(episodes.loc[stage == k, "global_step"].min()) for k in stages}
+    print("\nCurriculum stages: first training episode in each at step "
+          + ", ".join(f"stage {k}: {first[k]:,}" for k in stages) + ".")
+    print("Training success per stage (episodes in brackets):\n")
+    print("| steps | " + " | ".join(f"stage {k}" for k in stages) + " |")
+    print("|---|" + "---|" * len(stages))
+    for c, group in episodes.groupby("chunk"):
+        rates = group.groupby("stage")["success"].mean()
+        cells = [f"{rates[k]:.2f} ({(group['stage'] == k).sum()})" if k in rates else "-" for k in stages]
+        print(f"| {chunk_label(c, chunk)} | " + " | ".join(cells) + " |")
+
+
 def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> None:
     tables = {}
     for label, run_dir in runs:
@@ -111,11 +132,13 @@ def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> No
             print(f"| {r['steps']} | {r['episodes']} | {r['correct']:.2f} | {r['wrong']:.2f} | {r['floor']:.2f} | "
                   f"{r['timeout']:.2f} | {r['mean length']:.0f} | {r['eval success']:.2f} |")
         print_starts(episodes, chunk)
+        print_stages(episodes, chunk)
     if plot:
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
         for label, t in tables.items():
+            t = t[t["episodes"] >= 10]  # a run's last few episodes past its budget are not a share
             x = (t["start"] + chunk / 2) / 1e6
             (line,) = axes[0].plot(x, t["correct"], marker="o", ms=3, label=f"{label} correct")
             axes[0].plot(x, t["wrong"], ls="--", color=line.get_color(), label=f"{label} wrong bin")
