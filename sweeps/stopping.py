@@ -76,8 +76,9 @@ def _is_resource_tracker(pid: int) -> bool:
         args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    # started as `python -c "from <package>.resource_tracker import main; main(fd, ...)"`
-    return len(args) >= 3 and args[1] == b"-c" and b"resource_tracker import main" in args[2]
+    # started as `python [-B ...] -c "from <package>.resource_tracker import main; main(fd, ...)"`
+    code = args[args.index(b"-c") + 1] if b"-c" in args[:-1] else b""
+    return b"resource_tracker import main" in code
 
 
 def _signal(pids: list[int], sig: int) -> None:

@@ -99,9 +99,9 @@ LAUNCHER_WITH_TRACKER = """
 import json, os, subprocess, sys, time
 from sweeps.stopping import alive, descendants, stop_descendants
 trial_code, tracker_code, mark, tracker_mark = sys.argv[1:5]
-# the command line of a real one: python -c "from <package>.resource_tracker import main; main(fd)"
+# the command line of a real one: python -B -c "from <package>.resource_tracker import main; main(fd)"
 tracker_code = "# from multiprocessing.resource_tracker import main; main(5)" + chr(10) + tracker_code
-tracker = subprocess.Popen([sys.executable, "-c", tracker_code, tracker_mark], stdin=subprocess.PIPE)
+tracker = subprocess.Popen([sys.executable, "-B", "-c", tracker_code, tracker_mark], stdin=subprocess.PIPE)
 trial = subprocess.Popen([sys.executable, "-c", trial_code, mark, "-m", "sweeps." + "worker"])
 deadline = time.monotonic() + 60
 while len(descendants(os.getpid())) < 3 and time.monotonic() < deadline:
