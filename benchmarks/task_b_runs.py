@@ -88,14 +88,19 @@ def print_starts(episodes: pd.DataFrame, chunk: int) -> None:
     start = pd.Series("scene", index=episodes.index)
     for c in cols:
         start[episodes[c].fillna(0.0) > 0.5] = c.removeprefix("stat/").removesuffix("_start")
-    episodes = episodes.assign(start=start, chunk=(episodes["global_step"] // chunk) * chunk)
     kinds = [k for k in ("scene", "held", "reach") if (start == k).any()]
     print("\nTraining success by start (share of episodes ending in a correct sort):\n")
-    print("| steps | " + " | ".join(f"{k} start" for k in kinds) + " |")
-    print("|---|" + "---|" * len(kinds))
+    print_success_by(episodes, start, kinds, [f"{k} start" for k in kinds], chunk)
+
+
+def print_success_by(episodes: pd.DataFrame, key: pd.Series, values: list, headers: list[str], chunk: int) -> None:
+    """A table of training success per chunk of steps (rows) and value of `key` (columns)."""
+    episodes = episodes.assign(key=key, chunk=(episodes["global_step"] // chunk) * chunk)
+    print("| steps | " + " | ".join(headers) + " |")
+    print("|---|" + "---|" * len(values))
     for c, group in episodes.groupby("chunk"):
-        rates = group.groupby("start")["success"].mean()
-        cells = [f"{rates[k]:.2f} ({(group['start'] == k).sum()})" if k in rates else "-" for k in kinds]
+        rates = group.groupby("key")["success"].mean()
+        cells = [f"{rates[k]:.2f} ({(group['key'] == k).sum()})" if k in rates else "-" for k in values]
         print(f"| {chunk_label(c, chunk)} | " + " | ".join(cells) + " |")
 
 
@@ -105,18 +110,12 @@ def print_stages(episodes: pd.DataFrame, chunk: int) -> None:
     if "stat/curriculum_stage" not in episodes:
         return
     stage = episodes["stat/curriculum_stage"].fillna(0).astype(int)
-    episodes = episodes.assign(stage=stage, chunk=(episodes["global_step"] // chunk) * chunk)
     stages = sorted(stage.unique())
     first = {k: int(episodes.loc[stage == k, "global_step"].min()) for k in stages}
     print("\nCurriculum stages: first training episode in each at step "
           + ", ".join(f"stage {k}: {first[k]:,}" for k in stages) + ".")
     print("Training success per stage (episodes in brackets):\n")
-    print("| steps | " + " | ".join(f"stage {k}" for k in stages) + " |")
-    print("|---|" + "---|" * len(stages))
-    for c, group in episodes.groupby("chunk"):
-        rates = group.groupby("stage")["success"].mean()
-        cells = [f"{rates[k]:.2f} ({(group['stage'] == k).sum()})" if k in rates else "-" for k in stages]
-        print(f"| {chunk_label(c, chunk)} | " + " | ".join(cells) + " |")
+    print_success_by(episodes, stage, stages, [f"stage {k}" for k in stages], chunk)
 
 
 def print_runs(runs: list[tuple[str, Path]], chunk: int, plot: str | None) -> None:
