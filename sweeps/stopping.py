@@ -61,24 +61,30 @@ def alive(pid: int) -> bool:
     return st is not None and st[0] not in ("Z", "X")  # a zombie has ended; its parent has not reaped it yet
 
 
-def _is_trial(pid: int) -> bool:
+def _cmdline(pid: int) -> list[bytes]:
+    """The arguments a process was started with ([] when it is gone)."""
     try:
-        return b"sweeps.worker" in (PROC / str(pid) / "cmdline").read_bytes()
+        return (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
     except OSError:
-        return False
+        return []
+
+
+def _after(args: list[bytes], flag: bytes) -> bytes:
+    """The argument that follows `flag` (`-m`, `-c`), b"" without one."""
+    return args[args.index(flag) + 1] if flag in args[:-1] else b""
+
+
+def _is_trial(pid: int) -> bool:
+    # started as `python -m sweeps.worker JOB_DIR ...` (sweeps.trial.train_in_child)
+    return _after(_cmdline(pid), b"-m") == b"sweeps.worker"
 
 
 def _is_resource_tracker(pid: int) -> bool:
     """joblib's (loky's) and multiprocessing's resource trackers: they clean shared memory up once the
     launcher, which holds their pipe, exits. Killed before that, they print a traceback and may leave
     /dev/shm folders behind, so they are left to end with the launcher."""
-    try:
-        args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
     # started as `python [-B ...] -c "from <package>.resource_tracker import main; main(fd, ...)"`
-    code = args[args.index(b"-c") + 1] if b"-c" in args[:-1] else b""
-    return b"resource_tracker import main" in code
+    return b"resource_tracker import main" in _after(_cmdline(pid), b"-c")
 
 
 def _signal(pids: list[int], sig: int) -> None:
